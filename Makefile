@@ -1,0 +1,50 @@
+# Two commands do all set-up on a fresh machine: `make test` and `make demo`.
+HUMMINGBOT_VERSION := 20260922
+# Hummingbot needs Python 3.12; the pyenv shim refuses to run unless pyenv is told to, so prefer the real binary.
+PYTHON312 ?= $(firstword $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.deps-$(HUMMINGBOT_VERSION)
+CONNECTOR := hummingbot/connector/derivative/vest_perpetual
+SITE_CONNECTOR = $$($(PY) -c "import hummingbot, os; print(os.path.dirname(hummingbot.__file__))")/connector/derivative/vest_perpetual
+
+.PHONY: venv install dev test discovery demo bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/build.txt requirements/hummingbot.txt requirements/dev.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found; set PYTHON312=/path/to/python3.12"; exit 1; }
+	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements/build.txt
+	@echo "Building hummingbot==$(HUMMINGBOT_VERSION) (Cython; ~4 min the first time, then cached by pip)"
+	$(PIP) install -q --no-deps --no-build-isolation hummingbot==$(HUMMINGBOT_VERSION)
+	$(PIP) install -q -r requirements/hummingbot.txt -r requirements/dev.txt
+	touch $(STAMP)
+
+# A user's install: copies the connector into the installed Hummingbot, where connector discovery finds it.
+install: venv
+	@if [ -L "$(SITE_CONNECTOR)" ]; then rm "$(SITE_CONNECTOR)"; fi
+	$(PIP) install -q --no-deps .
+
+# A developer's install: the installed Hummingbot sees the working tree through a symlink (an editable install
+# would import it but hide it from discovery). Any copied install is removed first, so nothing stale is imported.
+dev: venv
+	@if [ -d "$(SITE_CONNECTOR)" ] && [ ! -L "$(SITE_CONNECTOR)" ]; then \
+		$(PIP) uninstall -q -y vest-perpetual-hummingbot; rm -rf "$(SITE_CONNECTOR)"; fi
+	ln -sfn "$(CURDIR)/$(CONNECTOR)" "$(SITE_CONNECTOR)"
+
+test: dev
+	$(PY) -m pytest -q -m "not soak" --cov --cov-report=term $(PYTEST_ARGS)
+
+discovery: install
+	$(PY) -m vest_tools.discovery
+
+demo: discovery
+
+bench: dev
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .coverage htmlcov

@@ -1,0 +1,540 @@
+"""Pure parsers turning Vest payloads into typed values, shared by the REST and the WebSocket paths.
+
+One function per payload kind; no I/O and no state. A payload that does not fit raises `VestMessageError` with a
+readable reason, so callers log it once and move on. Section numbers refer to `shared/vest-api.md`.
+"""
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import brotli
+
+from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_utils import trading_pair_of
+from hummingbot.connector.trading_rule import TradingRule
+from hummingbot.core.data_type.common import TradeType
+from hummingbot.core.data_type.in_flight_order import OrderState
+
+
+class VestMessageError(ValueError):
+    """A payload that does not have the documented shape."""
+
+
+class VestAPIError(IOError):
+    """An error answer from Vest, whatever its envelope (§3.12), carrying code and name.
+
+    Subclasses IOError so Hummingbot's request retry logic (which catches IOError) sees it.
+    """
+
+    def __init__(self, code: Optional[int], message: str, http_status: Optional[int] = None):
+        self.code = code
+        self.name = CONSTANTS.ERROR_CODES.get(code, "HTTP_ERROR" if code is None else "UNKNOWN_ERROR")
+        self.message = message
+        self.http_status = http_status
+        status = f" (HTTP {http_status})" if http_status is not None else ""
+        super().__init__(f"Vest error {code} {self.name}: {message}{status}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Primitive readers: every malformed field becomes a VestMessageError naming the field.
+# ---------------------------------------------------------------------------------------------------------------
+def _field(payload: Mapping[str, Any], key: str) -> Any:
+    try:
+        value = payload[key]
+    except (KeyError, TypeError):
+        raise VestMessageError(f"missing field '{key}'") from None
+    if value is None:
+        raise VestMessageError(f"field '{key}' is null")
+    return value
+
+
+def _decimal(value: Any, key: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise VestMessageError(f"field '{key}' is not a number: {value!r}")
+    try:
+        result = Decimal(value) if not isinstance(value, float) else Decimal(str(value))
+    except InvalidOperation:
+        raise VestMessageError(f"field '{key}' is not a number: {value!r}") from None
+    if not result.is_finite():
+        raise VestMessageError(f"field '{key}' is not finite: {value!r}")
+    return result
+
+
+def _req_decimal(payload: Mapping[str, Any], key: str) -> Decimal:
+    return _decimal(_field(payload, key), key)
+
+
+def _opt_decimal(payload: Mapping[str, Any], key: str) -> Optional[Decimal]:
+    value = payload.get(key)
+    return None if value is None else _decimal(value, key)
+
+
+def _int(value: Any, key: str) -> int:
+    if isinstance(value, bool):
+        raise VestMessageError(f"field '{key}' is not an integer: {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise VestMessageError(f"field '{key}' is not an integer: {value!r}") from None
+
+
+def _req_int(payload: Mapping[str, Any], key: str) -> int:
+    return _int(_field(payload, key), key)
+
+
+def _opt_int(payload: Mapping[str, Any], key: str) -> Optional[int]:
+    value = payload.get(key)
+    return None if value is None else _int(value, key)
+
+
+def _req_str(payload: Mapping[str, Any], key: str) -> str:
+    value = _field(payload, key)
+    if not isinstance(value, str):
+        raise VestMessageError(f"field '{key}' is not a string: {value!r}")
+    return value
+
+
+def _req_bool(payload: Mapping[str, Any], key: str) -> bool:
+    value = _field(payload, key)
+    if not isinstance(value, bool):
+        raise VestMessageError(f"field '{key}' is not a boolean: {value!r}")
+    return value
+
+
+def _opt_bool(payload: Mapping[str, Any], key: str) -> Optional[bool]:
+    value = payload.get(key)
+    return None if value is None else _req_bool(payload, key)
+
+
+def _mapping(payload: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(payload, Mapping):
+        raise VestMessageError(f"{what} is not an object: {type(payload).__name__}")
+    return payload
+
+
+def _list(payload: Any, what: str) -> List[Any]:
+    if not isinstance(payload, list):
+        raise VestMessageError(f"{what} is not a list: {type(payload).__name__}")
+    return payload
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Frames and envelopes
+# ---------------------------------------------------------------------------------------------------------------
+def decode_frame(data: Union[str, bytes, bytearray, Mapping, list]) -> Any:
+    """JSON from a WebSocket frame (§5.1): text, binary UTF-8 or Brotli-compressed binary are all accepted.
+
+    Which one the current hosts send is unconfirmed; Hummingbot's WSConnection already parses text frames, so
+    mappings and lists pass through unchanged.
+    """
+    if isinstance(data, (Mapping, list)):
+        return data
+    if isinstance(data, str):
+        text = data
+    elif isinstance(data, (bytes, bytearray)):
+        try:
+            text = bytes(data).decode("utf-8")
+            return json.loads(text)
+        except (UnicodeDecodeError, ValueError):
+            try:
+                text = brotli.decompress(bytes(data)).decode("utf-8")
+            except (brotli.error, UnicodeDecodeError):
+                raise VestMessageError("binary frame is neither UTF-8 JSON nor Brotli-compressed JSON") from None
+    else:
+        raise VestMessageError(f"unsupported frame type {type(data).__name__}")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise VestMessageError("frame is not valid JSON") from None
+
+
+def parse_error_envelope(payload: Any, http_status: Optional[int] = None) -> Optional[VestAPIError]:
+    """The error in any of the three envelopes of §3.12, or None when the payload is not an error.
+
+    `{"code","msg"}` (documented), `{"detail":{"code","msg"}}` (C6/C7) and FastAPI's
+    `{"detail":[{"loc","msg",...}]}` validation list (C4, observed).
+    """
+    if not isinstance(payload, Mapping):
+        return VestAPIError(None, _short(payload), http_status) if http_status and http_status >= 400 else None
+    detail = payload.get("detail")
+    if isinstance(detail, Mapping) and "code" in detail:
+        return VestAPIError(_code_of(detail.get("code")), str(detail.get("msg", "")), http_status)
+    if isinstance(detail, list):
+        reasons = "; ".join(_validation_reason(item) for item in detail)
+        return VestAPIError(None, f"request validation failed: {reasons}", http_status)
+    if isinstance(detail, str):
+        return VestAPIError(None, detail, http_status)
+    if payload.get("code") is not None and "msg" in payload:
+        return VestAPIError(_code_of(payload["code"]), str(payload.get("msg", "")), http_status)
+    if http_status is not None and http_status >= 400:
+        return VestAPIError(None, _short(payload), http_status)
+    return None
+
+
+def _code_of(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _validation_reason(item: Any) -> str:
+    if not isinstance(item, Mapping):
+        return _short(item)
+    location = ".".join(str(part) for part in item.get("loc", []) or [])
+    return f"{location}: {item.get('msg', '')}" if location else str(item.get("msg", ""))
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def parse_channel_message(payload: Any) -> Tuple[str, Any]:
+    """`(channel, data)` of a pushed message `{"channel": …, "data": …}` (§5.3)."""
+    message = _mapping(payload, "message")
+    return _req_str(message, "channel"), message.get("data")
+
+
+def is_control_reply(payload: Any) -> bool:
+    """PONG (`{"data":"PONG"}`, compared case-insensitively per §5.2) or a (UN)SUBSCRIBE ack `{"result","id"}`."""
+    if not isinstance(payload, Mapping) or "channel" in payload:
+        return False
+    data = payload.get("data")
+    return (isinstance(data, str) and data.upper() == CONSTANTS.WS_PONG_DATA) or ("result" in payload
+                                                                                  and "id" in payload)
+
+
+def depth_channel(symbol: str) -> str:
+    return f"{symbol}{CONSTANTS.WS_DEPTH_CHANNEL_SUFFIX}"
+
+
+def trades_channel(symbol: str) -> str:
+    return f"{symbol}{CONSTANTS.WS_TRADES_CHANNEL_SUFFIX}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Markets (§2.1)
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VestMarket:
+    symbol: str
+    trading_pair: str
+    base: str
+    quote: str
+    size_decimals: int
+    price_decimals: int
+    init_margin_ratio: Decimal
+    maint_margin_ratio: Decimal
+    taker_fee: Decimal
+    is_trading: bool
+
+    @property
+    def size_step(self) -> Decimal:
+        return Decimal(1).scaleb(-self.size_decimals)
+
+    @property
+    def price_tick(self) -> Decimal:
+        return Decimal(1).scaleb(-self.price_decimals)
+
+    @property
+    def max_leverage(self) -> int:
+        """1 / IMR (§2.1, inferred)."""
+        return max(1, int(Decimal(1) / self.init_margin_ratio)) if self.init_margin_ratio > 0 else 1
+
+    def format_size(self, size: Decimal) -> str:
+        """Exactly `sizeDecimals` digits: the string signed is the string sent (§4.2)."""
+        return f"{size.quantize(self.size_step):f}"
+
+    def format_price(self, price: Decimal) -> str:
+        return f"{price.quantize(self.price_tick):f}"
+
+    def trading_rule(self) -> TradingRule:
+        # §2.1 / §8: min size = size step = 10^-sizeDecimals, tick = 10^-priceDecimals, no min notional.
+        return TradingRule(trading_pair=self.trading_pair, min_order_size=self.size_step,
+                           min_base_amount_increment=self.size_step, min_price_increment=self.price_tick,
+                           min_notional_size=Decimal(0), buy_order_collateral_token=self.quote,
+                           sell_order_collateral_token=self.quote)
+
+
+def parse_market(row: Any) -> VestMarket:
+    row = _mapping(row, "exchangeInfo symbol")
+    try:
+        trading_pair = trading_pair_of(row)
+    except (KeyError, TypeError):
+        raise VestMessageError("exchangeInfo symbol lacks 'base' or 'quote'") from None
+    status = row.get("tradingStatus", CONSTANTS.SYMBOL_STATUS_TRADING)
+    return VestMarket(
+        symbol=_req_str(row, "symbol"),
+        trading_pair=trading_pair,
+        base=_req_str(row, "base"),
+        quote=_req_str(row, "quote"),
+        size_decimals=_req_int(row, "sizeDecimals"),
+        price_decimals=_req_int(row, "priceDecimals"),
+        init_margin_ratio=_req_decimal(row, "initMarginRatio"),
+        maint_margin_ratio=_req_decimal(row, "maintMarginRatio"),
+        taker_fee=_req_decimal(row, "takerFee"),
+        is_trading=status == CONSTANTS.SYMBOL_STATUS_TRADING,
+    )
+
+
+def parse_exchange_info(payload: Any) -> Tuple[List[VestMarket], List[Tuple[Any, VestMessageError]]]:
+    """All markets of `GET /exchangeInfo`, plus the rows that could not be read (to be logged by the caller)."""
+    rows = _list(_mapping(payload, "exchangeInfo").get("symbols"), "exchangeInfo.symbols")
+    markets, rejected = [], []
+    for row in rows:
+        try:
+            markets.append(parse_market(row))
+        except VestMessageError as error:
+            rejected.append((row, error))
+    return markets, rejected
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tickers (§2.2 REST and §5.3 `tickers` channel share one shape)
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VestTicker:
+    symbol: str
+    mark_price: Decimal
+    index_price: Decimal
+    one_hr_funding_rate: Decimal
+    cum_funding: Optional[Decimal]
+    status: Optional[str]
+
+
+def parse_ticker(row: Any) -> VestTicker:
+    row = _mapping(row, "ticker")
+    return VestTicker(symbol=_req_str(row, "symbol"), mark_price=_req_decimal(row, "markPrice"),
+                      index_price=_req_decimal(row, "indexPrice"),
+                      one_hr_funding_rate=_req_decimal(row, "oneHrFundingRate"),
+                      cum_funding=_opt_decimal(row, "cumFunding"), status=row.get("status"))
+
+
+def parse_tickers(payload: Any) -> List[VestTicker]:
+    """`{"tickers":[…]}` from REST or the bare list pushed on the `tickers` channel."""
+    rows = payload.get("tickers") if isinstance(payload, Mapping) else payload
+    return [parse_ticker(row) for row in _list(rows, "tickers")]
+
+
+def next_funding_timestamp(now_seconds: float) -> int:
+    """Vest funds continuously and has no funding timestamp (§6.3); report the top of the next hour."""
+    interval = CONSTANTS.FUNDING_RATE_INTERVAL_SECONDS
+    return (int(now_seconds) // interval + 1) * interval
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Depth and trades (§2.6, §2.7, §5.3)
+# ---------------------------------------------------------------------------------------------------------------
+def parse_depth(payload: Any) -> Tuple[List[List[str]], List[List[str]]]:
+    """`(bids, asks)` as [[price, size], …] string pairs, the form Hummingbot's order book rows take.
+
+    Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3).
+    Levels are checked for shape only: this is the hot path and Hummingbot converts them itself.
+    """
+    depth = _mapping(payload, "depth")
+    bids, asks = depth.get("bids"), depth.get("asks")
+    if not isinstance(bids, list) or not isinstance(asks, list):
+        raise VestMessageError("depth lacks 'bids' or 'asks' lists")
+    for level in bids + asks:
+        if not isinstance(level, list) or len(level) < 2:
+            raise VestMessageError(f"depth level is not [price, size]: {_short(level)}")
+    return bids, asks
+
+
+@dataclass(frozen=True)
+class VestTrade:
+    trade_id: str
+    price: Decimal
+    amount: Decimal
+    trade_type: TradeType
+    timestamp: float
+
+
+def parse_trade(payload: Any) -> VestTrade:
+    """A public trade. Side from the sign of `qty`: negative means sell (§2.6, one client's claim, unconfirmed;
+    Vest documents no side field)."""
+    trade = _mapping(payload, "trade")
+    qty = _req_decimal(trade, "qty")
+    return VestTrade(trade_id=str(_field(trade, "id")), price=_req_decimal(trade, "price"), amount=abs(qty),
+                     trade_type=TradeType.SELL if qty < 0 else TradeType.BUY,
+                     timestamp=_req_int(trade, "time") * 1e-3)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Orders (§3.8 REST rows and §5.4 ORDER events, including the partial CANCELLED / REJECTED shapes)
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VestFill:
+    """One execution carried by a FILLED / PARTIALLY_FILLED order record (§5.4)."""
+    trade_id: str
+    size: Decimal
+    price: Decimal
+    timestamp: float
+    cumulative_fees: Decimal
+    settled_funding: Optional[Decimal]
+
+
+@dataclass(frozen=True)
+class VestOrder:
+    order_id: str
+    nonce: Optional[int]
+    status: str
+    symbol: Optional[str] = None
+    is_buy: Optional[bool] = None
+    order_type: Optional[str] = None
+    size: Optional[Decimal] = None
+    limit_price: Optional[Decimal] = None
+    reduce_only: Optional[bool] = None
+    code: Optional[int] = None
+    post_time: Optional[int] = None
+    last_filled_size: Optional[Decimal] = None
+    last_filled_price: Optional[Decimal] = None
+    last_filled_time: Optional[int] = None
+    avg_filled_price: Optional[Decimal] = None
+    fees: Optional[Decimal] = None
+    settled_funding: Optional[Decimal] = None
+    realized_pnl: Optional[Decimal] = None
+
+    @property
+    def state(self) -> OrderState:
+        return CONSTANTS.ORDER_STATE[self.status]
+
+    @property
+    def error_name(self) -> str:
+        return CONSTANTS.ERROR_CODES.get(self.code, "UNKNOWN_ERROR")
+
+    def fill(self) -> Optional[VestFill]:
+        """The execution this record reports, identified by `(order id, lastFilledTime)` (§5.4)."""
+        if self.status not in (CONSTANTS.ORDER_STATUS_FILLED, CONSTANTS.ORDER_STATUS_PARTIALLY_FILLED):
+            return None
+        if not self.last_filled_size or self.last_filled_price is None or self.last_filled_time is None:
+            return None
+        return VestFill(trade_id=f"{self.order_id}-{self.last_filled_time}", size=self.last_filled_size,
+                        price=self.last_filled_price, timestamp=self.last_filled_time * 1e-3,
+                        cumulative_fees=self.fees or Decimal(0), settled_funding=self.settled_funding)
+
+
+def parse_order(payload: Any) -> VestOrder:
+    row = _mapping(payload, "order")
+    status = _req_str(row, "status")
+    if status not in CONSTANTS.ORDER_STATE:
+        raise VestMessageError(f"unknown order status {status!r}")
+    symbol = row.get("symbol")
+    # The WS execution event names settled funding `cumFunding`; REST calls it `settledFunding` (§5.4).
+    funding_key = "settledFunding" if row.get("settledFunding") is not None else "cumFunding"
+    return VestOrder(
+        order_id=_req_str(row, "id"),
+        nonce=_opt_int(row, "nonce"),
+        status=status,
+        symbol=symbol if isinstance(symbol, str) else None,
+        is_buy=_opt_bool(row, "isBuy"),
+        order_type=row.get("orderType"),
+        size=_opt_decimal(row, "size"),
+        limit_price=_opt_decimal(row, "limitPrice"),
+        reduce_only=_opt_bool(row, "reduceOnly"),
+        code=_opt_int(row, "code"),  # int in WS, string in one client (§3.8): both accepted
+        post_time=_opt_int(row, "postTime"),
+        last_filled_size=_opt_decimal(row, "lastFilledSize"),
+        last_filled_price=_opt_decimal(row, "lastFilledPrice"),
+        last_filled_time=_opt_int(row, "lastFilledTime"),
+        avg_filled_price=_opt_decimal(row, "avgFilledPrice"),
+        fees=_opt_decimal(row, "fees"),
+        settled_funding=_opt_decimal(row, funding_key),
+        realized_pnl=_opt_decimal(row, "realizedPnl"),
+    )
+
+
+def parse_orders(payload: Any) -> List[VestOrder]:
+    """`GET /orders` returns a bare array (§3.8)."""
+    return [parse_order(row) for row in _list(payload, "orders")]
+
+
+def parse_order_id(payload: Any) -> str:
+    """`{"id": "0x…"}` answered by `POST /orders` and `POST /orders/cancel` (§3.6, §3.7)."""
+    return _req_str(_mapping(payload, "order response"), "id")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Account (§3.3), nonce (§3.4), leverage (§3.5), listen key (§3.11)
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VestPosition:
+    symbol: str
+    is_long: bool
+    size: Decimal
+    entry_price: Decimal
+    unrealized_pnl: Decimal
+    settled_funding: Optional[Decimal]
+    mark_price: Optional[Decimal]
+
+
+@dataclass(frozen=True)
+class VestAccount:
+    total_balance: Decimal
+    available_balance: Decimal
+    positions: Tuple[VestPosition, ...]
+    leverages: Dict[str, int]
+    server_time_ms: Optional[int]
+
+
+def parse_position(row: Any) -> VestPosition:
+    row = _mapping(row, "position")
+    return VestPosition(symbol=_req_str(row, "symbol"), is_long=_req_bool(row, "isLong"),
+                        size=abs(_req_decimal(row, "size")), entry_price=_req_decimal(row, "entryPrice"),
+                        unrealized_pnl=_opt_decimal(row, "unrealizedPnl") or Decimal(0),
+                        settled_funding=_opt_decimal(row, "settledFunding"),
+                        mark_price=_opt_decimal(row, "markPrice"))
+
+
+def parse_account(payload: Any) -> VestAccount:
+    """Balances (USDC `total`; available = `withdrawable`), non-zero positions and per-symbol leverage."""
+    account = _mapping(payload, "account")
+    total = None
+    for balance in _list(account.get("balances", []), "account.balances"):
+        balance = _mapping(balance, "balance")
+        if balance.get("asset") == CONSTANTS.COLLATERAL_TOKEN:
+            total = _req_decimal(balance, "total")
+    if total is None:
+        total = _req_decimal(account, "collateral")
+    positions = tuple(position for position in (parse_position(row) for row in
+                                                _list(account.get("positions", []), "account.positions"))
+                      if position.size != 0)  # C4: flat positions may be listed with size 0
+    leverages = {}
+    for row in _list(account.get("leverages", []), "account.leverages"):
+        row = _mapping(row, "leverage")
+        leverages[_req_str(row, "symbol")] = _req_int(row, "value")
+    return VestAccount(total_balance=total, available_balance=_req_decimal(account, "withdrawable"),
+                       positions=positions, leverages=leverages, server_time_ms=_opt_int(account, "time"))
+
+
+def parse_last_nonce(payload: Any) -> int:
+    return _req_int(_mapping(payload, "nonce response"), "lastNonce")
+
+
+def parse_leverage(payload: Any) -> Tuple[str, int]:
+    response = _mapping(payload, "leverage response")
+    return _req_str(response, "symbol"), _req_int(response, "value")
+
+
+def parse_listen_key(payload: Any) -> str:
+    return _req_str(_mapping(payload, "listen key response"), "listenKey")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Private stream (§5.4)
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VestAccountEvent:
+    """`{"event": "ORDER"|"LP"|"TRANSFER", "args": {…}}` from the `account_private` channel."""
+    event: str
+    args: Mapping[str, Any]
+
+
+def parse_account_event(data: Any) -> VestAccountEvent:
+    data = _mapping(data, "account_private data")
+    event = _req_str(data, "event")
+    if event not in (CONSTANTS.WS_EVENT_ORDER, CONSTANTS.WS_EVENT_LP, CONSTANTS.WS_EVENT_TRANSFER):
+        raise VestMessageError(f"unknown account event {event!r}")
+    return VestAccountEvent(event=event, args=_mapping(data.get("args"), f"{event} args"))

@@ -1,0 +1,126 @@
+"""Config maps, fees, example pair and the attributes Hummingbot's connector discovery reads.
+
+Hummingbot silently skips a connector whose utils module raises ModuleNotFoundError, so this module imports only
+pydantic, bidict and Hummingbot's own core (tested in `test_vest_perpetual_utils`).
+"""
+import re
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Optional
+
+from bidict import bidict
+from pydantic import ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+
+from hummingbot.client.config.config_data_types import BaseConnectorConfigMap
+from hummingbot.connector.utils import combine_to_hb_trading_pair
+from hummingbot.core.data_type.trade_fee import TradeFeeSchema
+
+CENTRALIZED = True
+EXAMPLE_PAIR = "BTC-USDC"
+
+# §6.3: a flat 1 bp on every trade; Vest is taker-only, so there is no maker fee to earn (the maker rate only
+# applies if Hummingbot ever labels a fill as maker; Vest fills are always taker).
+DEFAULT_FEES = TradeFeeSchema(
+    maker_percent_fee_decimal=Decimal("0.0001"),
+    taker_percent_fee_decimal=Decimal("0.0001"),
+    buy_percent_fee_deducted_from_returns=True,
+)
+
+_PRIVATE_KEY_PATTERN = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+def validate_account_group(value: Any) -> int:
+    """Account group is the integer `accGroup` returned by `POST /register` (§1.3)."""
+    try:
+        group = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValueError("The account group must be a whole number (the accGroup returned at registration, "
+                         "usually 0).") from None
+    if group < 0:
+        raise ValueError("The account group must be 0 or greater.")
+    return group
+
+
+def validate_signing_key(value: Any) -> Any:
+    """Checks the shape of a private key without echoing it (empty is allowed for non-trading instances)."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value or "")
+    if text and not _PRIVATE_KEY_PATTERN.match(text.strip()):
+        raise ValueError("The signing private key must be 64 hex characters, optionally prefixed with 0x.")
+    return value
+
+
+def _connect_key(prompt: str, secure: bool):
+    return Field(default=..., json_schema_extra={
+        "prompt": prompt, "is_secure": secure, "is_connect_key": True, "prompt_on_new": True})
+
+
+class _VestConfigMapBase(BaseConnectorConfigMap):
+    """Validators shared by the prod and testnet maps, matched on the field-name suffix."""
+
+    # Secrets must never reach an error message: pydantic would otherwise echo the rejected input.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _validate_vest_field(cls, value, info: ValidationInfo):
+        if info.field_name.endswith("_account_group"):
+            return validate_account_group(value)
+        if info.field_name.endswith("_signing_private_key"):
+            return validate_signing_key(value)
+        return value
+
+
+class VestPerpetualConfigMap(_VestConfigMapBase):
+    connector: str = "vest_perpetual"
+    vest_perpetual_api_key: SecretStr = _connect_key("Enter your Vest API key (from vest-register)", secure=True)
+    vest_perpetual_signing_private_key: SecretStr = _connect_key(
+        "Enter your Vest signing private key (the delegate key, not your wallet key)", secure=True)
+    vest_perpetual_account_group: int = _connect_key(
+        "Enter your Vest account group (accGroup from registration, usually 0)", secure=False)
+    model_config = ConfigDict(title="vest_perpetual")
+
+
+KEYS = VestPerpetualConfigMap.model_construct()
+
+
+class VestPerpetualTestnetConfigMap(_VestConfigMapBase):
+    connector: str = "vest_perpetual_testnet"
+    vest_perpetual_testnet_api_key: SecretStr = _connect_key(
+        "Enter your Vest testnet API key (from vest-register --domain vest_perpetual_testnet)", secure=True)
+    vest_perpetual_testnet_signing_private_key: SecretStr = _connect_key(
+        "Enter your Vest testnet signing private key (the delegate key, not your wallet key)", secure=True)
+    vest_perpetual_testnet_account_group: int = _connect_key(
+        "Enter your Vest testnet account group (accGroup from registration, usually 0)", secure=False)
+    model_config = ConfigDict(title="vest_perpetual_testnet")
+
+
+OTHER_DOMAINS = ["vest_perpetual_testnet"]
+OTHER_DOMAINS_PARAMETER = {"vest_perpetual_testnet": "vest_perpetual_testnet"}
+OTHER_DOMAINS_EXAMPLE_PAIR = {"vest_perpetual_testnet": EXAMPLE_PAIR}
+OTHER_DOMAINS_DEFAULT_FEES = {"vest_perpetual_testnet": DEFAULT_FEES}
+OTHER_DOMAINS_KEYS = {"vest_perpetual_testnet": VestPerpetualTestnetConfigMap.model_construct()}
+
+
+# -------------------------------------------------------------------------------------------------------------
+# Symbol <-> trading pair. Built from exchangeInfo `base`/`quote` (§6.4), never by parsing the symbol string, so
+# `kBONK-PERP` -> `kBONK-USDC` and `AAPL-USD-PERP` -> `AAPL-<its quote>` come out right.
+# -------------------------------------------------------------------------------------------------------------
+def trading_pair_of(symbol_info: Mapping[str, Any]) -> str:
+    return combine_to_hb_trading_pair(base=symbol_info["base"], quote=symbol_info["quote"])
+
+
+def build_symbol_map(symbol_infos: Iterable[Mapping[str, Any]]) -> bidict:
+    """Exchange symbol -> Hummingbot trading pair; the first symbol claiming a pair keeps it."""
+    mapping: bidict = bidict()
+    for info in symbol_infos:
+        pair = trading_pair_of(info)
+        if pair not in mapping.inverse and info["symbol"] not in mapping:
+            mapping[info["symbol"]] = pair
+    return mapping
+
+
+def convert_from_exchange_trading_pair(exchange_symbol: str, symbol_map: Mapping[str, str]) -> Optional[str]:
+    return symbol_map.get(exchange_symbol)
+
+
+def convert_to_exchange_trading_pair(trading_pair: str, symbol_map: bidict) -> Optional[str]:
+    return symbol_map.inverse.get(trading_pair)

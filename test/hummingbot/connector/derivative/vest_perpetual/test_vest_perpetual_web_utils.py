@@ -1,0 +1,223 @@
+"""URL builders, env overrides, the REST pre-processor and the factory (vest-api.md §1.1-§1.3, §3.1)."""
+import json
+import os
+import unittest
+from unittest.mock import patch
+from urllib.parse import parse_qs, urlsplit
+
+from aiohttp import web
+
+from hummingbot.connector.derivative.vest_perpetual import (
+    vest_perpetual_constants as CONSTANTS,
+    vest_perpetual_web_utils as web_utils,
+)
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import VestPerpetualAuth
+from hummingbot.core.api_throttler.async_throttler import AsyncThrottler
+from hummingbot.core.web_assistant.connections.connections_factory import ConnectionsFactory
+from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest
+
+REST_ENV = CONSTANTS.REST_URL_ENV_VAR
+WS_ENV = CONSTANTS.WS_URL_ENV_VAR
+
+
+def _without_overrides():
+    """An environment with neither override set, whatever the developer's shell exports."""
+    environ = {key: value for key, value in os.environ.items() if key not in (REST_ENV, WS_ENV)}
+    return patch.dict(os.environ, environ, clear=True)
+
+
+def _query(url: str):
+    return parse_qs(urlsplit(url).query, strict_parsing=True)
+
+
+class RestUrlTest(unittest.TestCase):
+    def test_env_var_names(self):
+        self.assertEqual("VEST_PERPETUAL_REST_URL", REST_ENV)
+        self.assertEqual("VEST_PERPETUAL_WS_URL", WS_ENV)
+
+    def test_rest_urls_for_both_domains(self):
+        with _without_overrides():
+            self.assertEqual("https://server-prod.hz.vestmarkets.com/v2/exchangeInfo",
+                             web_utils.public_rest_url(CONSTANTS.EXCHANGE_INFO_PATH_URL))
+            self.assertEqual("https://server-dev.hz.vestmarkets.com/v2/exchangeInfo",
+                             web_utils.public_rest_url(CONSTANTS.EXCHANGE_INFO_PATH_URL, CONSTANTS.TESTNET_DOMAIN))
+            self.assertEqual("https://server-prod.hz.vestmarkets.com/v2/orders/cancel",
+                             web_utils.private_rest_url(CONSTANTS.CANCEL_ORDER_PATH_URL, CONSTANTS.DOMAIN))
+            self.assertEqual("https://server-dev.hz.vestmarkets.com/v2/account",
+                             web_utils.private_rest_url(CONSTANTS.ACCOUNT_PATH_URL, CONSTANTS.TESTNET_DOMAIN))
+
+    def test_rest_override_applies_to_every_domain(self):
+        with _without_overrides(), patch.dict(os.environ, {REST_ENV: "http://127.0.0.1:8123/v2"}):
+            for domain in (CONSTANTS.DOMAIN, CONSTANTS.TESTNET_DOMAIN):
+                self.assertEqual("http://127.0.0.1:8123/v2", web_utils.rest_base_url(domain))
+                self.assertEqual("http://127.0.0.1:8123/v2/depth",
+                                 web_utils.public_rest_url(CONSTANTS.DEPTH_PATH_URL, domain))
+                self.assertEqual("http://127.0.0.1:8123/v2/register",
+                                 web_utils.private_rest_url(CONSTANTS.REGISTER_PATH_URL, domain))
+        # Unset again once the patch ends.
+        with _without_overrides():
+            self.assertEqual(CONSTANTS.REST_URLS[CONSTANTS.DOMAIN], web_utils.rest_base_url())
+
+    def test_empty_override_falls_back_to_the_domain(self):
+        with _without_overrides(), patch.dict(os.environ, {REST_ENV: "", WS_ENV: ""}):
+            self.assertEqual(CONSTANTS.REST_URLS[CONSTANTS.TESTNET_DOMAIN],
+                             web_utils.rest_base_url(CONSTANTS.TESTNET_DOMAIN))
+            self.assertEqual(CONSTANTS.WS_URLS[CONSTANTS.TESTNET_DOMAIN],
+                             web_utils.ws_base_url(CONSTANTS.TESTNET_DOMAIN))
+
+    def test_unknown_domain_is_refused(self):
+        with _without_overrides():
+            with self.assertRaises(KeyError):
+                web_utils.rest_base_url("binance")
+
+
+class WsUrlTest(unittest.TestCase):
+    def test_public_ws_url_carries_version_and_both_group_params(self):
+        with _without_overrides():
+            url = web_utils.public_ws_url()
+            parts = urlsplit(url)
+            self.assertEqual("wss://ws-prod.hz.vestmarkets.com/ws-api", f"{parts.scheme}://{parts.netloc}{parts.path}")
+            self.assertEqual({"version": ["1.0"], "xwebsocketserver": ["restserver0"],
+                              "websocketserver": ["restserver0"]}, _query(url))
+
+    def test_public_ws_url_for_testnet_and_another_group(self):
+        with _without_overrides():
+            url = web_utils.public_ws_url(CONSTANTS.TESTNET_DOMAIN, account_group=4)
+            self.assertTrue(url.startswith("wss://ws-dev.hz.vestmarkets.com/ws-api?"))
+            query = _query(url)
+            self.assertEqual(["restserver4"], query["xwebsocketserver"])
+            self.assertEqual(["restserver4"], query["websocketserver"])
+            self.assertNotIn("listenKey", query)
+
+    def test_private_ws_url_adds_listen_key(self):
+        with _without_overrides():
+            url = web_utils.private_ws_url("579e1280448d4843b190c50fbd170078", account_group=2)
+            self.assertEqual({"version": ["1.0"], "xwebsocketserver": ["restserver2"],
+                              "websocketserver": ["restserver2"],
+                              "listenKey": ["579e1280448d4843b190c50fbd170078"]}, _query(url))
+            self.assertTrue(url.startswith(CONSTANTS.WS_URLS[CONSTANTS.DOMAIN] + "?"))
+
+    def test_listen_key_is_url_encoded(self):
+        with _without_overrides():
+            url = web_utils.private_ws_url("a&b=c d", account_group=0, domain=CONSTANTS.TESTNET_DOMAIN)
+            self.assertEqual(["a&b=c d"], _query(url)["listenKey"])
+
+    def test_ws_override(self):
+        with _without_overrides(), patch.dict(os.environ, {WS_ENV: "ws://127.0.0.1:9001/ws-api"}):
+            self.assertTrue(web_utils.public_ws_url().startswith("ws://127.0.0.1:9001/ws-api?version=1.0"))
+            self.assertTrue(web_utils.private_ws_url("k", 1, CONSTANTS.TESTNET_DOMAIN)
+                            .startswith("ws://127.0.0.1:9001/ws-api?"))
+
+
+class PreProcessorTest(unittest.IsolatedAsyncioTestCase):
+    def test_account_group_value(self):
+        self.assertEqual("restserver0", web_utils.account_group_value(0))
+        self.assertEqual("restserver12", web_utils.account_group_value(12))
+
+    async def test_adds_group_header_and_keeps_caller_headers(self):
+        request = RESTRequest(method=RESTMethod.GET, url="https://x/v2/depth", headers={"Accept": "text/plain"})
+        processed = await web_utils.VestPerpetualRESTPreProcessor().pre_process(request)
+        self.assertEqual({"Accept": "text/plain", "xrestservermm": "restserver0"}, dict(processed.headers))
+
+    async def test_missing_headers_and_configured_group(self):
+        request = RESTRequest(method=RESTMethod.GET, url="https://x/v2/depth", headers=None)
+        processed = await web_utils.VestPerpetualRESTPreProcessor(account_group=3).pre_process(request)
+        self.assertEqual({"xrestservermm": "restserver3"}, dict(processed.headers))
+
+    async def test_caller_group_header_wins(self):
+        request = RESTRequest(method=RESTMethod.GET, url="https://x", headers={"xrestservermm": "restserver7"})
+        processed = await web_utils.VestPerpetualRESTPreProcessor().pre_process(request)
+        self.assertEqual("restserver7", processed.headers["xrestservermm"])
+
+    async def test_json_content_type_on_post_and_put_only(self):
+        pre_processor = web_utils.VestPerpetualRESTPreProcessor()
+        for method in (RESTMethod.POST, RESTMethod.PUT):
+            processed = await pre_processor.pre_process(RESTRequest(method=method, url="https://x"))
+            self.assertEqual("application/json", processed.headers["Content-Type"])
+        kept = await pre_processor.pre_process(
+            RESTRequest(method=RESTMethod.POST, url="https://x", headers={"Content-Type": "text/plain"}))
+        self.assertEqual("text/plain", kept.headers["Content-Type"])
+        for method in (RESTMethod.GET, RESTMethod.DELETE):
+            processed = await pre_processor.pre_process(RESTRequest(method=method, url="https://x"))
+            self.assertNotIn("Content-Type", processed.headers)
+
+
+class FactoryTest(unittest.IsolatedAsyncioTestCase):
+    """Requests go through the real factory to a loopback server that records what it received."""
+
+    async def asyncSetUp(self):
+        self.received = []
+
+        async def record(request: web.Request) -> web.Response:
+            self.received.append((request.method, request.path, dict(request.headers), await request.text()))
+            return web.json_response({"ok": True})
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", record)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = self.runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}/v2"
+
+    async def asyncTearDown(self):
+        # Hummingbot's connections factory is a process-wide singleton holding one aiohttp session.
+        await ConnectionsFactory().close()
+        await self.runner.cleanup()
+
+    def test_create_throttler_knows_every_limit(self):
+        throttler = web_utils.create_throttler()
+        self.assertIsInstance(throttler, AsyncThrottler)
+        self.assertEqual({limit.limit_id for limit in CONSTANTS.RATE_LIMITS},
+                         {limit.limit_id for limit in throttler._rate_limits})
+
+    def test_factory_uses_given_throttler_and_auth(self):
+        throttler = web_utils.create_throttler()
+        auth = VestPerpetualAuth(api_key="", signing_private_key="")
+        factory = web_utils.build_api_factory(throttler=throttler, auth=auth)
+        self.assertIs(throttler, factory.throttler)
+        self.assertIs(auth, factory.auth)
+
+    def test_factory_builds_its_own_throttler(self):
+        factory = web_utils.build_api_factory()
+        self.assertIsInstance(factory.throttler, AsyncThrottler)
+        self.assertIsNone(factory.auth)
+
+    async def test_public_request_through_factory_carries_group_header(self):
+        with patch.dict(os.environ, {REST_ENV: self.base_url}):
+            url = web_utils.public_rest_url(CONSTANTS.DEPTH_PATH_URL)
+        factory = web_utils.build_api_factory(account_group=5)
+        rest = await factory.get_rest_assistant()
+        result = await rest.execute_request(url=url, throttler_limit_id=CONSTANTS.DEPTH_PATH_URL,
+                                            params={"symbol": "BTC-PERP"}, headers={"Accept": "application/json"})
+        self.assertEqual({"ok": True}, result)
+        ((method, path, headers, _),) = self.received
+        self.assertEqual(("GET", "/v2/depth"), (method, path))
+        self.assertEqual("restserver5", headers["xrestservermm"])
+        self.assertEqual("application/json", headers["Accept"])
+        self.assertNotIn("X-API-KEY", headers)
+
+    async def test_private_request_through_factory_carries_auth_headers(self):
+        with patch.dict(os.environ, {REST_ENV: self.base_url}):
+            url = web_utils.private_rest_url(CONSTANTS.LISTEN_KEY_PATH_URL, CONSTANTS.TESTNET_DOMAIN)
+        auth = VestPerpetualAuth(api_key="key-abc", signing_private_key="", account_group=2)
+        factory = web_utils.build_api_factory(auth=auth)
+        rest = await factory.get_rest_assistant()
+        await rest.execute_request(url=url, throttler_limit_id=CONSTANTS.LISTEN_KEY_PATH_URL,
+                                   method=RESTMethod.POST, data={}, is_auth_required=True)
+        ((method, path, headers, body),) = self.received
+        self.assertEqual(("POST", "/v2/account/listenKey"), (method, path))
+        self.assertEqual("key-abc", headers["X-API-KEY"])
+        # The user's own group (auth) replaces the public default of the pre-processor.
+        self.assertEqual("restserver2", headers["xrestservermm"])
+        self.assertEqual("application/json", headers["Content-Type"])
+        self.assertEqual({}, json.loads(body))
+
+
+class ExchangeInformationTest(unittest.TestCase):
+    def test_is_exchange_information_valid(self):
+        self.assertTrue(web_utils.is_exchange_information_valid({"symbol": "BTC-PERP"}))
+        self.assertTrue(web_utils.is_exchange_information_valid({"symbol": "BTC-PERP", "tradingStatus": "TRADING"}))
+        self.assertFalse(web_utils.is_exchange_information_valid({"symbol": "BTC-PERP", "tradingStatus": "HALT"}))
+        self.assertFalse(web_utils.is_exchange_information_valid({"symbol": "X", "tradingStatus": "CLOSED"}))
