@@ -44,6 +44,9 @@ class SimulatedVenue:
         self._clock_task: Optional[asyncio.Task] = None
 
     async def start(self, wait_ready: bool = True) -> "SimulatedVenue":
+        # Hummingbot keeps one aiohttp session per process; one left by an earlier test's (now closed) event loop
+        # cannot carry this test's requests, so start from none.
+        ConnectionsFactory()._shared_client = None
         await self.sim.start()
         self._env_patch = patch.dict(os.environ, {CONSTANTS.REST_URL_ENV_VAR: self.sim.rest_url,
                                                   CONSTANTS.WS_URL_ENV_VAR: self.sim.ws_url})

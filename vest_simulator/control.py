@@ -1,0 +1,126 @@
+"""Admin routes under the reserved `/_sim/` prefix (JSON in, JSON out) for out-of-process use.
+
+They mirror the in-process `VestSimulator` API (see README.md). They are never faulted, never counted in
+`request_counts`, and errors come back as HTTP 400 {"error": "..."}.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .simulator import VestSimulator
+
+
+def _ok(data: Any) -> web.Response:
+    return web.json_response(data, dumps=lambda d: json.dumps(d, default=str))
+
+
+async def _body(request: web.Request) -> Dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    data = await request.json()
+    if not isinstance(data, dict):
+        raise ValueError("body must be a JSON object")
+    return data
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _guard(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except (ValueError, KeyError, TypeError, InvalidOperation) as error:
+            return web.json_response({"error": f"{type(error).__name__}: {error}"}, status=400)
+    return wrapped
+
+
+def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
+    async def health(request: web.Request) -> web.Response:
+        return _ok({"ok": True, "restUrl": sim.rest_url, "wsUrl": sim.ws_url, "time": sim.now_ms(),
+                    "symbols": sim.market.symbols})
+
+    async def create_account(request: web.Request) -> web.Response:
+        body = await _body(request)
+        account = sim.create_account(signing_private_key=body.get("signingPrivateKey"),
+                                     primary_private_key=body.get("primaryPrivateKey"),
+                                     balance=Decimal(str(body.get("balance", "10000"))),
+                                     account_group=int(body.get("accountGroup", 0)),
+                                     signer_expiry_ms=body.get("signerExpiry"))
+        return _ok(account.to_json())
+
+    async def fund(request: web.Request) -> web.Response:
+        body = await _body(request)
+        sim.fund(body["address"], Decimal(str(body["amount"])))
+        return _ok({"ok": True})
+
+    async def price(request: web.Request) -> web.Response:
+        body = await _body(request)
+        sim.set_index_price(body["symbol"], Decimal(str(body["price"])))
+        return _ok(sim.market.ticker_latest(body["symbol"]))
+
+    async def clock(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if "offsetMs" in body:
+            sim.clock_offset_ms = int(body["offsetMs"])
+        if "advanceSeconds" in body:
+            sim.advance_clock(float(body["advanceSeconds"]))
+        return _ok({"time": sim.now_ms(), "offsetMs": sim.clock_offset_ms})
+
+    async def step(request: web.Request) -> web.Response:
+        body = await _body(request)
+        for _ in range(int(body.get("count", 1))):
+            sim.step()
+        return _ok({"tickers": [sim.market.ticker_latest(s) for s in sim.market.symbols]})
+
+    async def get_faults(request: web.Request) -> web.Response:
+        return _ok(sim.faults.snapshot())
+
+    async def set_faults(request: web.Request) -> web.Response:
+        sim.faults.set(**await _body(request))
+        return _ok(sim.faults.snapshot())
+
+    async def reset_faults(request: web.Request) -> web.Response:
+        sim.faults.reset()
+        return _ok(sim.faults.snapshot())
+
+    async def stats(request: web.Request) -> web.Response:
+        return _ok({
+            "requestCounts": [{"method": m, "path": p, "count": c} for (m, p), c in sorted(sim.request_counts.items())],
+            "accounts": len(sim.engine.accounts), "orders": sum(len(a.orders) for a in sim.engine.accounts.values()),
+            "fills": len(sim.engine.fills()), "wsConnections": len(sim.hub.connections),
+            "subscriptions": sim.hub.subscribed_channels(),
+        })
+
+    async def orders(request: web.Request) -> web.Response:
+        return _ok(sim.orders(request.query.get("address")))
+
+    async def fills(request: web.Request) -> web.Response:
+        return _ok([f.to_json() for f in sim.fills(request.query.get("address"))])
+
+    async def drop_websockets(request: web.Request) -> web.Response:
+        body = await _body(request)
+        dropped = await sim.drop_websockets(public=bool(body.get("public", True)),
+                                            private=bool(body.get("private", True)), code=int(body.get("code", 1012)))
+        return _ok({"dropped": dropped})
+
+    return [
+        web.get("/_sim/health", _guard(health)),
+        web.post("/_sim/accounts", _guard(create_account)),
+        web.post("/_sim/fund", _guard(fund)),
+        web.post("/_sim/price", _guard(price)),
+        web.post("/_sim/clock", _guard(clock)),
+        web.post("/_sim/step", _guard(step)),
+        web.get("/_sim/faults", _guard(get_faults)),
+        web.post("/_sim/faults", _guard(set_faults)),
+        web.post("/_sim/faults/reset", _guard(reset_faults)),
+        web.get("/_sim/stats", _guard(stats)),
+        web.get("/_sim/orders", _guard(orders)),
+        web.get("/_sim/fills", _guard(fills)),
+        web.post("/_sim/drop_websockets", _guard(drop_websockets)),
+    ]

@@ -1,0 +1,197 @@
+"""Exchange records and their wire renderings: positions, orders, fills, LP orders, transfers, accounts
+(vest-api.md §3.3, §3.8-3.10, §5.4)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Dict, List, Optional, Set
+
+from .market import SymbolSpec
+from .util import USDC_DECIMALS, ZERO, fmt, fmt_opt, fmt_usdc
+
+ORDER_STATUSES = ("NEW", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "REJECTED")
+
+
+@dataclass
+class Position:
+    symbol: str
+    size: Decimal  # signed: positive long
+    entry_price: Decimal
+    entry_funding: Decimal
+    settled_funding: Decimal = ZERO
+
+
+@dataclass
+class Fill:
+    """One execution, as exposed by `VestSimulator.fills()`."""
+
+    order_id: str
+    nonce: int
+    symbol: str
+    is_buy: bool
+    size: Decimal
+    price: Decimal
+    fee: Decimal
+    time: int
+    primary_address: str
+    trade_id: str
+    realized_pnl: Decimal
+    settled_funding: Decimal
+
+    def to_json(self) -> dict:
+        return {"orderId": self.order_id, "nonce": self.nonce, "symbol": self.symbol, "isBuy": self.is_buy,
+                "size": f"{self.size:f}", "price": f"{self.price:f}", "fee": f"{self.fee:f}", "time": self.time,
+                "primaryAddress": self.primary_address, "tradeId": self.trade_id,
+                "realizedPnl": f"{self.realized_pnl:f}", "settledFunding": f"{self.settled_funding:f}"}
+
+
+@dataclass
+class Order:
+    id: str
+    account: "Account"
+    nonce: int
+    spec: SymbolSpec
+    is_buy: bool
+    order_type: str
+    size: Decimal
+    limit_price: Decimal
+    reduce_only: bool
+    time_in_force: Optional[str]
+    post_time: int
+    init_margin_ratio: Decimal
+    mark_price: Decimal
+    tp_price: Optional[Decimal] = None
+    sl_price: Optional[Decimal] = None
+    status: str = "NEW"
+    code: Optional[int] = None
+    children: List["Order"] = field(default_factory=list)
+    parent: Optional["Order"] = None
+    armed: bool = False  # TP/SL child: parent filled, trigger active
+    last_filled_size: Optional[Decimal] = None
+    last_filled_price: Optional[Decimal] = None
+    last_filled_time: Optional[int] = None
+    avg_filled_price: Optional[Decimal] = None
+    settled_funding: Optional[Decimal] = None
+    realized_pnl: Optional[Decimal] = None
+    fees: Decimal = ZERO
+
+    @property
+    def symbol(self) -> str:
+        return self.spec.symbol
+
+    def event_args(self) -> dict:
+        """ORDER event payload (§5.4): partial shapes for CANCELLED / REJECTED."""
+        if self.status == "CANCELLED":
+            return {"id": self.id, "status": self.status, "postTime": self.post_time, "nonce": self.nonce}
+        if self.status == "REJECTED":
+            return {"id": self.id, "status": self.status, "code": self.code, "postTime": self.post_time,
+                    "nonce": self.nonce}
+        spec = self.spec
+        args = {"id": self.id, "symbol": spec.symbol, "isBuy": self.is_buy, "orderType": self.order_type,
+                "limitPrice": fmt(self.limit_price, spec.price_decimals), "size": fmt(self.size, spec.size_decimals),
+                "reduceOnly": self.reduce_only, "initMarginRatio": fmt(self.init_margin_ratio, 4),
+                "status": self.status, "postTime": self.post_time, "nonce": self.nonce}
+        if self.status == "FILLED":
+            args.update(lastFilledSize=fmt_opt(self.last_filled_size, spec.size_decimals),
+                        lastFilledPrice=fmt_opt(self.last_filled_price, spec.price_decimals),
+                        lastFilledTime=self.last_filled_time,
+                        avgFilledPrice=fmt_opt(self.avg_filled_price, spec.price_decimals),
+                        cumFunding=fmt_opt(self.settled_funding, USDC_DECIMALS), fees=fmt_usdc(self.fees))
+        return args
+
+    def render(self) -> dict:
+        """GET /orders row (§3.8)."""
+        spec = self.spec
+        p, s = spec.price_decimals, spec.size_decimals
+        return {"id": self.id, "nonce": self.nonce, "symbol": spec.symbol, "isBuy": self.is_buy,
+                "orderType": self.order_type, "limitPrice": fmt(self.limit_price, p),
+                "markPrice": fmt(self.mark_price, p),
+                "size": fmt(self.size, s), "status": self.status, "reduceOnly": self.reduce_only,
+                "initMarginRatio": fmt(self.init_margin_ratio, 4), "code": self.code,
+                "lastFilledSize": fmt_opt(self.last_filled_size, s),
+                "lastFilledPrice": fmt_opt(self.last_filled_price, p),
+                "lastFilledTime": self.last_filled_time, "avgFilledPrice": fmt_opt(self.avg_filled_price, p),
+                "settledFunding": fmt_opt(self.settled_funding, USDC_DECIMALS), "fees": fmt_usdc(self.fees),
+                "realizedPnl": fmt_opt(self.realized_pnl, USDC_DECIMALS), "postTime": self.post_time,
+                "tpPrice": fmt_opt(self.tp_price, p), "slPrice": fmt_opt(self.sl_price, p)}
+
+
+@dataclass
+class LpOrder:
+    id: str
+    nonce: int
+    order_type: str
+    size: Decimal
+    post_time: int
+    status: str = "NEW"
+    code: Optional[int] = None
+    fees: Decimal = ZERO
+    due_time: Optional[int] = None
+
+    def render(self) -> dict:
+        """GET /lp row and LP event payload (§3.9, §5.4)."""
+        return {"id": self.id, "nonce": self.nonce, "size": fmt_usdc(self.size), "orderType": self.order_type,
+                "status": self.status, "code": self.code, "fees": fmt_usdc(self.fees), "postTime": self.post_time}
+
+
+@dataclass
+class Transfer:
+    id: str
+    nonce: int
+    order_type: str  # DEPOSIT | WITHDRAW
+    size: Decimal  # USDC
+    chain_id: int
+    post_time: int
+    status: str = "FILLED"
+    code: Optional[int] = None
+    request_args: Optional[str] = None
+    signer: Optional[str] = None
+    signature: Optional[str] = None
+    signature_proof: Optional[str] = None
+    validator_signature: Optional[str] = None
+
+    def event_args(self) -> dict:
+        return {"id": self.id, "size": fmt_usdc(self.size), "orderType": self.order_type, "status": self.status,
+                "code": self.code, "chainId": self.chain_id, "postTime": self.post_time, "nonce": self.nonce}
+
+    def render(self) -> dict:
+        """GET /transfer row (§3.10); size rendered in USDC (a guess)."""
+        row = self.event_args()
+        row.update(requestArgs=self.request_args, signer=self.signer, signature=self.signature,
+                   signatureProof=self.signature_proof, validatorSignature=self.validator_signature)
+        return row
+
+
+@dataclass
+class Account:
+    primary: str  # lower-case
+    group: int
+    balance: Decimal = ZERO
+    signers: Dict[str, int] = field(default_factory=dict)  # signer -> expiry ms
+    proofs: Dict[str, str] = field(default_factory=dict)  # signer -> SignerProof signature
+    api_keys: Set[str] = field(default_factory=set)
+    leverages: Dict[str, int] = field(default_factory=dict)
+    positions: Dict[str, Position] = field(default_factory=dict)
+    orders: Dict[str, Order] = field(default_factory=dict)
+    nonces: Set[int] = field(default_factory=set)
+    last_nonce: int = 0
+    lp_balance: Decimal = ZERO
+    lp_orders: List[LpOrder] = field(default_factory=list)
+    transfers: List[Transfer] = field(default_factory=list)
+    fills: List[Fill] = field(default_factory=list)
+    resting: Dict[str, Order] = field(default_factory=dict)  # resting LIMITs and armed TP/SL children
+    listen_key: Optional[str] = None
+
+
+@dataclass
+class Metrics:
+    """Account valuation: totals over positions at mark (uPnL incl. accrued funding) and index (margins)."""
+
+    account_value: Decimal
+    init_margin: Decimal
+    maint_margin: Decimal
+    open_order_margin: Decimal
+
+    @property
+    def withdrawable(self) -> Decimal:
+        return max(ZERO, self.account_value - self.init_margin - self.open_order_margin)

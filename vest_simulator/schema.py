@@ -1,0 +1,186 @@
+"""Request body/query parsing with FastAPI-shaped 422 errors (vest-api.md §3.4, §3.6-3.10, §3.12).
+
+Only the *shape* is validated here (presence and JSON types); business rules (1xxx codes) live in the engine.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional
+
+from .errors import RequestValidationError
+
+_KINDS = {"int": int, "str": str, "bool": bool, "dict": dict}
+
+
+def field(obj: Mapping[str, Any], name: str, kind: str, loc: List[Any], optional: bool = False) -> Any:
+    """Fetch obj[name] checking its JSON type; missing/null -> 422 unless optional."""
+    value = obj.get(name)
+    if value is None:
+        if optional:
+            return None
+        raise RequestValidationError.missing(loc + [name], dict(obj))
+    expected = _KINDS[kind]
+    if not isinstance(value, expected) or (kind == "int" and isinstance(value, bool)):
+        raise RequestValidationError.wrong_type(loc + [name], kind, value)
+    return value
+
+
+def query_int(query: Mapping[str, str], name: str, required: bool = False) -> Optional[int]:
+    """An integer query parameter (422 `missing` / `int_parsing` like FastAPI)."""
+    text = query.get(name)
+    if text is None or text == "":
+        if required:
+            raise RequestValidationError.missing(["query", name], None)
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise RequestValidationError.wrong_type(["query", name], "int", text) from None
+
+
+def body_dict(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, dict):
+        raise RequestValidationError.wrong_type(["body"], "dict", body)
+    return body
+
+
+def _signed_envelope(body: Any) -> tuple:
+    body = body_dict(body)
+    order = field(body, "order", "dict", ["body"])
+    recv_window = field(body, "recvWindow", "int", ["body"], optional=True)
+    signature = field(body, "signature", "str", ["body"])
+    return order, recv_window, signature
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """POST /orders (§3.6)."""
+
+    time: int
+    nonce: int
+    symbol: str
+    is_buy: bool
+    size: str
+    order_type: str
+    limit_price: str
+    reduce_only: bool
+    time_in_force: Optional[str]
+    tp_price: Optional[str]
+    tp_signature: Optional[str]
+    sl_price: Optional[str]
+    sl_signature: Optional[str]
+    recv_window: Optional[int]
+    signature: str
+
+    @classmethod
+    def parse(cls, body: Any) -> "OrderRequest":
+        order, recv_window, signature = _signed_envelope(body)
+        loc = ["body", "order"]
+        return cls(
+            time=field(order, "time", "int", loc), nonce=field(order, "nonce", "int", loc),
+            symbol=field(order, "symbol", "str", loc), is_buy=field(order, "isBuy", "bool", loc),
+            size=field(order, "size", "str", loc), order_type=field(order, "orderType", "str", loc),
+            limit_price=field(order, "limitPrice", "str", loc), reduce_only=field(order, "reduceOnly", "bool", loc),
+            time_in_force=field(order, "timeInForce", "str", loc, optional=True),
+            tp_price=field(order, "tpPrice", "str", loc, optional=True),
+            tp_signature=field(order, "tpSignature", "str", loc, optional=True),
+            sl_price=field(order, "slPrice", "str", loc, optional=True),
+            sl_signature=field(order, "slSignature", "str", loc, optional=True),
+            recv_window=recv_window, signature=signature,
+        )
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    """POST /orders/cancel (§3.7)."""
+
+    time: int
+    nonce: int
+    id: str
+    recv_window: Optional[int]
+    signature: str
+
+    @classmethod
+    def parse(cls, body: Any) -> "CancelRequest":
+        order, recv_window, signature = _signed_envelope(body)
+        loc = ["body", "order"]
+        return cls(field(order, "time", "int", loc), field(order, "nonce", "int", loc), field(order, "id", "str", loc),
+                   recv_window, signature)
+
+
+@dataclass(frozen=True)
+class LpRequest:
+    """POST /lp (§3.9)."""
+
+    time: int
+    nonce: int
+    order_type: str
+    size: str
+    recv_window: Optional[int]
+    signature: str
+
+    @classmethod
+    def parse(cls, body: Any) -> "LpRequest":
+        order, recv_window, signature = _signed_envelope(body)
+        loc = ["body", "order"]
+        return cls(field(order, "time", "int", loc), field(order, "nonce", "int", loc),
+                   field(order, "orderType", "str", loc), field(order, "size", "str", loc), recv_window, signature)
+
+
+@dataclass(frozen=True)
+class WithdrawRequest:
+    """POST /transfer/withdraw (§3.10); `size` is an integer in USDC base units (1e-6)."""
+
+    time: int
+    nonce: int
+    recipient: str
+    token: str
+    size: int
+    chain_id: int
+    execute: bool
+    recv_window: Optional[int]
+    signature: str
+
+    @classmethod
+    def parse(cls, body: Any) -> "WithdrawRequest":
+        order, recv_window, signature = _signed_envelope(body)
+        loc = ["body", "order"]
+        execute = field(body_dict(body), "execute", "bool", ["body"], optional=True)
+        return cls(field(order, "time", "int", loc), field(order, "nonce", "int", loc),
+                   field(order, "recipient", "str", loc), field(order, "token", "str", loc),
+                   field(order, "size", "int", loc), field(order, "chainId", "int", loc),
+                   bool(execute), recv_window, signature)
+
+
+@dataclass(frozen=True)
+class RegisterRequest:
+    """POST /register (§3.2)."""
+
+    signing_addr: str
+    primary_addr: str
+    signature: str
+    expiry_time: int
+    network_type: int
+
+    @classmethod
+    def parse(cls, body: Any) -> "RegisterRequest":
+        body = body_dict(body)
+        loc = ["body"]
+        return cls(field(body, "signingAddr", "str", loc), field(body, "primaryAddr", "str", loc),
+                   field(body, "signature", "str", loc), field(body, "expiryTime", "int", loc),
+                   field(body, "networkType", "int", loc, optional=True) or 0)
+
+
+@dataclass(frozen=True)
+class LeverageRequest:
+    """POST /account/leverage (§3.5), JSON body {time, symbol, value}."""
+
+    time: int
+    symbol: str
+    value: int
+
+    @classmethod
+    def parse(cls, body: Any) -> "LeverageRequest":
+        body = body_dict(body)
+        loc = ["body"]
+        return cls(field(body, "time", "int", loc), field(body, "symbol", "str", loc), field(body, "value", "int", loc))

@@ -1,0 +1,233 @@
+"""`VestSimulator`: the in-process API tying market, engine, faults, HTTP app and WS hub together (vest-api.md §7).
+
+    async with VestSimulator(seed=7, tick_interval=None) as sim:
+        acct = sim.create_account(signing_private_key="0x..")
+        ...  # REST at sim.rest_url, WS at sim.ws_url
+
+Clock: simulator time = wall-clock ms + `clock_offset_ms` (`advance_clock` adds to the offset). The background
+ticker calls `step()` every `tick_interval` seconds (None disables it; call `step()` yourself). A housekeeping
+loop (every 50 ms) applies `ws_drop_interval` and closes private sockets whose listen key expired.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Dict, Iterable, List, Optional
+
+from aiohttp import web
+
+from .app import build_app
+from .engine import INSURANCE_FUND, Engine
+from .faults import Faults
+from .market import Market, SymbolSpec, resolve_specs
+from .models import Fill
+from .signatures import DEV_ROUTER, address_of, to_checksum
+from .ws import Hub
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_INTERVAL_S = 0.05
+DEFAULT_ACCOUNT_GROUPS = tuple(range(10))
+
+
+@dataclass(frozen=True)
+class SimAccount:
+    """Handle returned by `create_account`."""
+
+    api_key: str
+    account_group: int
+    primary_address: str
+    signing_address: str
+    primary_private_key: str
+    signing_private_key: str
+    signer_expiry: int
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"apiKey": self.api_key, "accountGroup": self.account_group, "primaryAddress": self.primary_address,
+                "signingAddress": self.signing_address, "primaryPrivateKey": self.primary_private_key,
+                "signingPrivateKey": self.signing_private_key, "signerExpiry": self.signer_expiry}
+
+
+class VestSimulator:
+    def __init__(self, seed: int = 7, symbols: Optional[Iterable[Any]] = None, host: str = "127.0.0.1",
+                 port: int = 0, tick_interval: Optional[float] = 0.1, *, routers: Iterable[str] = (DEV_ROUTER,),
+                 account_groups: Iterable[int] = DEFAULT_ACCOUNT_GROUPS, register_account_group: int = 0,
+                 halted_symbols: Iterable[str] = (), start_prices: Optional[Dict[str, Decimal]] = None,
+                 history_minutes: int = 1440, faults: Optional[Faults] = None) -> None:
+        self.seed = seed
+        self.host = host
+        self.port = port
+        self.tick_interval = tick_interval
+        self.clock_offset_ms = 0
+        self.insurance = INSURANCE_FUND
+        self.faults = faults or Faults(seed=seed)
+        self.request_counts: Counter = Counter()
+        specs: List[SymbolSpec] = resolve_specs(symbols, start_prices)
+        self.market = Market(specs, seed, self.now_ms, history_minutes, halted_symbols,
+                             extra_halted=lambda: self.faults.halted_symbols)
+        self.engine = Engine(self.market, self.now_ms, seed, routers, account_groups, register_account_group)
+        self.hub = Hub(self.engine, self.faults)
+        self.engine.on_private = self.hub.publish_private
+        self.engine.wants_private = self.hub.has_private_listener
+        self.engine.on_trade = lambda symbol, trade: self.hub.publish(f"{symbol}@trades", trade)
+        self._runner: Optional[web.AppRunner] = None
+        self._tasks: List[asyncio.Task] = []
+        self._processing_scheduled = False
+        self._last_ws_drop = 0.0
+
+    # ---- lifecycle -----------------------------------------------------------------------------------------
+    async def start(self) -> "VestSimulator":
+        self._runner = web.AppRunner(build_app(self), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start()
+        self.port = self._runner.addresses[0][1]  # the actual port when 0 was requested
+        self._last_ws_drop = time.monotonic()
+        if self.tick_interval:
+            self._tasks.append(asyncio.ensure_future(self._tick_loop(self.tick_interval)))
+        self._tasks.append(asyncio.ensure_future(self._housekeeping_loop()))
+        return self
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.hub.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "VestSimulator":
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v2"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws-api"
+
+    # ---- clock & market ------------------------------------------------------------------------------------
+    def now_ms(self) -> int:
+        return int(time.time() * 1000) + self.clock_offset_ms
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move simulator time forward: funding accrues, scheduled LP withdrawals mature, listen keys expire."""
+        self.clock_offset_ms += int(seconds * 1000)
+        self.market.accrue()
+        self.engine.check_triggers()
+        self.schedule_listen_key_sweep()
+
+    def step(self) -> None:
+        """One market tick: prices move, background trades print, triggers fire, public channels publish."""
+        for symbol, trade in self.market.step():
+            self.hub.publish(f"{symbol}@trades", trade)
+        self.engine.check_triggers()
+        self._publish_market()
+        self.schedule_listen_key_sweep()
+
+    def set_index_price(self, symbol: str, price: Decimal) -> None:
+        """Jump the index (mark follows); crossed resting LIMITs and TP/SL fire immediately."""
+        if symbol not in self.market.states:
+            raise KeyError(f"unknown symbol {symbol}")
+        self.market.set_index(symbol, Decimal(price))
+        self.engine.check_triggers([symbol])
+        self._publish_market([symbol])
+
+    def _publish_market(self, symbols: Optional[List[str]] = None) -> None:
+        hub, market = self.hub, self.market
+        for symbol in symbols or market.symbols:
+            channel = f"{symbol}@depth"
+            if hub.has_subscribers(channel):
+                hub.publish(channel, market.depth(symbol, 20))
+        if hub.has_subscribers("tickers"):
+            hub.publish("tickers", [market.ws_ticker(s) for s in market.symbols])
+        for channel in hub.subscribed_channels():
+            symbol, _, kind = channel.partition("@")
+            if kind.startswith("kline_") and (symbols is None or symbol in symbols):
+                hub.publish(channel, market.current_kline(symbol, kind[6:]))
+
+    # ---- accounts ------------------------------------------------------------------------------------------
+    def create_account(self, signing_private_key: Optional[str] = None, primary_private_key: Optional[str] = None,
+                       balance: Decimal = Decimal("10000"), account_group: int = 0,
+                       signer_expiry_ms: Optional[int] = None) -> SimAccount:
+        """Create (or extend) an account with a registered signer and a fresh API key; no /register needed."""
+        acct, api_key, signing_key, primary_key, expiry = self.engine.create_account(
+            signing_private_key, primary_private_key, Decimal(balance), account_group, signer_expiry_ms)
+        return SimAccount(api_key=api_key, account_group=acct.group, primary_address=to_checksum(acct.primary),
+                          signing_address=to_checksum(address_of(signing_key)), primary_private_key=primary_key,
+                          signing_private_key=signing_key, signer_expiry=expiry)
+
+    def fund(self, primary_address: str, amount: Decimal) -> None:
+        """Credit USDC collateral (TRANSFER DEPOSIT row + private event)."""
+        self.engine.fund(primary_address, Decimal(amount))
+
+    def orders(self, primary_address: Optional[str] = None) -> List[dict]:
+        acct = self._account(primary_address)
+        return self.engine.query_orders(acct, limit=1 << 62)
+
+    def fills(self, primary_address: Optional[str] = None) -> List[Fill]:
+        return self.engine.fills(self._account(primary_address))
+
+    def _account(self, primary_address: Optional[str]) -> Any:
+        if primary_address is None:
+            return None
+        acct = self.engine.accounts.get(primary_address.lower())
+        if acct is None:
+            raise KeyError(f"unknown account {primary_address}")
+        return acct
+
+    # ---- websockets & background work ----------------------------------------------------------------------
+    async def drop_websockets(self, public: bool = True, private: bool = True, code: int = 1012) -> int:
+        """Close WS connections now with `code` (1012 SERVICE_RESTART by default); returns how many."""
+        return await self.hub.drop(public, private, code)
+
+    def schedule_processing(self) -> None:
+        """Run queued order executions on the next loop iteration (after the HTTP response is written)."""
+        if not self._processing_scheduled:
+            self._processing_scheduled = True
+            asyncio.get_running_loop().call_soon(self._process)
+
+    def _process(self) -> None:
+        self._processing_scheduled = False
+        try:
+            self.engine.process_pending()
+        except Exception:  # pragma: no cover - a bug must not kill the loop
+            log.exception("order processing failed")
+
+    def schedule_listen_key_sweep(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if any(c.private for c in self.hub.connections):
+            loop.create_task(self.hub.close_expired())
+
+    async def _tick_loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.step()
+            except Exception:  # pragma: no cover
+                log.exception("tick failed")
+
+    async def _housekeeping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL_S)
+            interval = self.faults.ws_drop_interval
+            now = time.monotonic()
+            if interval and now - self._last_ws_drop >= interval:
+                self._last_ws_drop = now
+                target = self.faults.ws_drop_target
+                await self.hub.drop(target != "private", target != "public", self.faults.ws_drop_code)
+            elif not interval:
+                self._last_ws_drop = now
+            await self.hub.close_expired()

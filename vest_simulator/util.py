@@ -1,0 +1,56 @@
+"""Small helpers for Vest's wire formats (vest-api.md §1.5: decimals are strings, ints numbers, ms time)."""
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Optional
+
+USDC_DECIMALS = 6
+USDC_STEP = Decimal(1).scaleb(-USDC_DECIMALS)
+RATE_DECIMALS = 10  # oneHrFundingRate / cumFunding rendering precision (a guess, §2.2)
+ZERO = Decimal(0)
+
+
+_STEPS = {decimals: Decimal(1).scaleb(-decimals) for decimals in range(0, 19)}
+
+
+def step(decimals: int) -> Decimal:
+    """The quantum 10**-decimals (price tick, size step)."""
+    quantum = _STEPS.get(decimals)
+    return quantum if quantum is not None else Decimal(1).scaleb(-decimals)
+
+
+def fmt(value: Decimal, decimals: int) -> str:
+    """Render with exactly `decimals` fractional digits (banker's rounding)."""
+    return f"{value.quantize(step(decimals), rounding=ROUND_HALF_EVEN):f}"
+
+
+def fmt_usdc(value: Decimal) -> str:
+    return fmt(value, USDC_DECIMALS)
+
+
+def fmt_opt(value: Optional[Decimal], decimals: int) -> Optional[str]:
+    return None if value is None else fmt(value, decimals)
+
+
+def usdc(value: Decimal) -> Decimal:
+    """Quantize a money amount to the 6 collateral decimals."""
+    return value.quantize(USDC_STEP, rounding=ROUND_HALF_EVEN)
+
+
+def round_to(value: Decimal, decimals: int, up: bool) -> Decimal:
+    """Round to a tick towards +inf (up) or -inf."""
+    return value.quantize(step(decimals), rounding=ROUND_CEILING if up else ROUND_FLOOR)
+
+
+def parse_decimal(text: str, max_decimals: int) -> Optional[Decimal]:
+    """Parse a positive decimal string with at most `max_decimals` fractional digits; None if invalid."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    if not value.is_finite() or value <= 0 or "e" in text.lower():
+        return None
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > max_decimals:
+        return None
+    return value
