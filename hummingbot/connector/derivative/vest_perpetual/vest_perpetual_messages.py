@@ -17,6 +17,12 @@ from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.data_type.in_flight_order import OrderState
 
 
+# Bounds that keep hostile numbers (1e999999999, 400-digit integers) from overflowing later arithmetic.
+_MAX_DECIMAL_EXPONENT = 64
+_INT_MIN, _INT_MAX = -2 ** 63, 2 ** 64
+_MAX_DECIMALS = 18
+
+
 class VestMessageError(ValueError):
     """A payload that does not have the documented shape."""
 
@@ -56,8 +62,8 @@ def _decimal(value: Any, key: str) -> Decimal:
         result = Decimal(value) if not isinstance(value, float) else Decimal(str(value))
     except InvalidOperation:
         raise VestMessageError(f"field '{key}' is not a number: {value!r}") from None
-    if not result.is_finite():
-        raise VestMessageError(f"field '{key}' is not finite: {value!r}")
+    if not result.is_finite() or (result and abs(result.adjusted()) > _MAX_DECIMAL_EXPONENT):
+        raise VestMessageError(f"field '{key}' is not a finite number of sane size: {_short(value)}")
     return result
 
 
@@ -71,12 +77,15 @@ def _opt_decimal(payload: Mapping[str, Any], key: str) -> Optional[Decimal]:
 
 
 def _int(value: Any, key: str) -> int:
-    if isinstance(value, bool):
-        raise VestMessageError(f"field '{key}' is not an integer: {value!r}")
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise VestMessageError(f"field '{key}' is not an integer: {_short(value)}")
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise VestMessageError(f"field '{key}' is not an integer: {value!r}") from None
+        result = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise VestMessageError(f"field '{key}' is not an integer: {_short(value)}") from None
+    if not _INT_MIN <= result < _INT_MAX:
+        raise VestMessageError(f"field '{key}' is out of range: {_short(value)}")
+    return result
 
 
 def _req_int(payload: Mapping[str, Any], key: str) -> int:
@@ -174,15 +183,17 @@ def parse_error_envelope(payload: Any, http_status: Optional[int] = None) -> Opt
 
 def _code_of(value: Any) -> Optional[int]:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return _int(value, "code")
+    except VestMessageError:
         return None
 
 
 def _validation_reason(item: Any) -> str:
     if not isinstance(item, Mapping):
         return _short(item)
-    location = ".".join(str(part) for part in item.get("loc", []) or [])
+    loc = item.get("loc")
+    parts = loc if isinstance(loc, (list, tuple)) else ([] if loc is None else [loc])
+    location = ".".join(str(part) for part in parts)
     return f"{location}: {item.get('msg', '')}" if location else str(item.get("msg", ""))
 
 
@@ -254,8 +265,10 @@ class VestMarket:
         # §2.1 / §8: min size = size step = 10^-sizeDecimals, tick = 10^-priceDecimals, no min notional.
         return TradingRule(trading_pair=self.trading_pair, min_order_size=self.size_step,
                            min_base_amount_increment=self.size_step, min_price_increment=self.price_tick,
-                           min_notional_size=Decimal(0), buy_order_collateral_token=self.quote,
-                           sell_order_collateral_token=self.quote)
+                           min_notional_size=Decimal(0),
+                           # §1.5: USDC is the only collateral, whatever a market's quote is called.
+                           buy_order_collateral_token=CONSTANTS.COLLATERAL_TOKEN,
+                           sell_order_collateral_token=CONSTANTS.COLLATERAL_TOKEN)
 
 
 def parse_market(row: Any) -> VestMarket:
@@ -265,13 +278,16 @@ def parse_market(row: Any) -> VestMarket:
     except (KeyError, TypeError):
         raise VestMessageError("exchangeInfo symbol lacks 'base' or 'quote'") from None
     status = row.get("tradingStatus", CONSTANTS.SYMBOL_STATUS_TRADING)
+    size_decimals, price_decimals = _req_int(row, "sizeDecimals"), _req_int(row, "priceDecimals")
+    if not (0 <= size_decimals <= _MAX_DECIMALS and 0 <= price_decimals <= _MAX_DECIMALS):
+        raise VestMessageError(f"decimals out of range: size {size_decimals}, price {price_decimals}")
     return VestMarket(
         symbol=_req_str(row, "symbol"),
         trading_pair=trading_pair,
         base=_req_str(row, "base"),
         quote=_req_str(row, "quote"),
-        size_decimals=_req_int(row, "sizeDecimals"),
-        price_decimals=_req_int(row, "priceDecimals"),
+        size_decimals=size_decimals,
+        price_decimals=price_decimals,
         init_margin_ratio=_req_decimal(row, "initMarginRatio"),
         maint_margin_ratio=_req_decimal(row, "maintMarginRatio"),
         taker_fee=_req_decimal(row, "takerFee"),
@@ -434,7 +450,7 @@ def parse_order(payload: Any) -> VestOrder:
         size=_opt_decimal(row, "size"),
         limit_price=_opt_decimal(row, "limitPrice"),
         reduce_only=_opt_bool(row, "reduceOnly"),
-        code=_opt_int(row, "code"),  # int in WS, string in one client (§3.8): both accepted
+        code=_code_of(row.get("code")),  # int in WS, string in one client (§3.8); unreadable -> None
         post_time=_opt_int(row, "postTime"),
         last_filled_size=_opt_decimal(row, "lastFilledSize"),
         last_filled_price=_opt_decimal(row, "lastFilledPrice"),
