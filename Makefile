@@ -9,7 +9,7 @@ STAMP := $(VENV)/.deps-$(HUMMINGBOT_VERSION)
 CONNECTOR := hummingbot/connector/derivative/vest_perpetual
 SITE_CONNECTOR = $$($(PY) -c "import hummingbot, os; print(os.path.dirname(hummingbot.__file__))")/connector/derivative/vest_perpetual
 
-.PHONY: venv install dev test discovery demo bench clean
+.PHONY: venv install dev test discovery demo cli bench faults soak clean
 
 venv: $(STAMP)
 
@@ -39,12 +39,28 @@ test: dev
 	$(PY) -m pytest -q -m "not soak" --cov --cov-report=term $(PYTEST_ARGS)
 
 discovery: install
-	$(PY) -m vest_tools.discovery
+	$(PY) -m vest_hummingbot.discovery
 
+# Local Vest simulator + real Hummingbot (headless, perpetual_market_making) for DEMO_DURATION seconds, then a summary.
+DEMO_DURATION ?= 60
+DEMO_SEED ?= 7
 demo: discovery
+	$(PY) -m vest_hummingbot.demo --duration $(DEMO_DURATION) --seed $(DEMO_SEED)
+
+# Hummingbot's own CLI (conf/logs/data in run/). Local simulator by default; `make cli CLI_ARGS=` for the real venue.
+CLI_ARGS ?= --simulator
+cli: install
+	$(PY) -m vest_hummingbot $(CLI_ARGS)
 
 bench: dev
 	$(PY) bench/run.py
+
+faults: dev
+	$(PY) bench/fault_report.py
+
+SOAK_MINUTES ?= 10
+soak: dev
+	$(PY) bench/soak.py --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) .coverage htmlcov

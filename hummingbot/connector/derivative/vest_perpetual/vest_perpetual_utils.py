@@ -26,6 +26,7 @@ DEFAULT_FEES = TradeFeeSchema(
 )
 
 _PRIVATE_KEY_PATTERN = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_ENCRYPTED_SECRET_PREFIX = b'{"crypto"'  # eth-keyfile JSON, as written by Hummingbot's Security
 
 
 def validate_account_group(value: Any) -> int:
@@ -40,10 +41,19 @@ def validate_account_group(value: Any) -> int:
     return group
 
 
+def _is_hummingbot_encrypted(text: str) -> bool:
+    """Hummingbot stores secrets as the hex of an encrypted JSON keyfile and validates the config file before it
+    decrypts it, so that form must pass too."""
+    try:
+        return bytes.fromhex(text).startswith(_ENCRYPTED_SECRET_PREFIX)
+    except ValueError:
+        return False
+
+
 def validate_signing_key(value: Any) -> Any:
     """Checks the shape of a private key without echoing it (empty is allowed for non-trading instances)."""
-    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value or "")
-    if text and not _PRIVATE_KEY_PATTERN.match(text.strip()):
+    text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value or "")).strip()
+    if text and not _PRIVATE_KEY_PATTERN.match(text) and not _is_hummingbot_encrypted(text):
         raise ValueError("The signing private key must be 64 hex characters, optionally prefixed with 0x.")
     return value
 

@@ -56,6 +56,17 @@ class ValidatorTest(unittest.TestCase):
             self.assertNotIn("sekrit", str(caught.exception))
 
 
+    def test_signing_key_in_hummingbot_encrypted_form_passes(self):
+        """Hummingbot validates a stored config file before decrypting it (Security.login)."""
+        from hummingbot.client.config.config_crypt import ETHKeyFileSecretManger
+        encrypted = ETHKeyFileSecretManger("a password").encrypt_secret_value("vest_perpetual_signing_private_key",
+                                                                              "0x" + "ab" * 32)
+        self.assertEqual(encrypted, utils.validate_signing_key(encrypted))
+        not_a_keyfile = b'{"other": 1}'.hex()
+        with self.assertRaises(ValueError):
+            utils.validate_signing_key(not_a_keyfile)
+
+
 class ConfigMapTest(unittest.TestCase):
     def test_good_values_validate(self):
         config = _prod(vest_perpetual_account_group="2")

@@ -1,0 +1,285 @@
+"""Hummingbot, launched from this project: project-local conf/logs/data, the keystore, the CLI or a headless run.
+
+Built on Hummingbot's public pieces (`hummingbot.client.runner`, `HummingbotApplication`, `Security`), the same way
+the distribution's own launchers are (its `bin/` scripts are left out of the PyPI package).
+
+Paths: Hummingbot keeps `conf/` under `root_path()` (site-packages for a PyPI install) and `logs/`, `data/` under
+`prefix_path()`. `use_home()` moves all three under one project folder (default `run/`): logs and data through
+Hummingbot's own `set_prefix_path()` / `set_data_path()`; conf by setting the path constants of
+`hummingbot.client.settings` before any module copies them, because Hummingbot has no setting or environment
+variable for its conf folder.
+
+    python -m vest_hummingbot                        # the interactive CLI (prompts for the keystore password)
+    python -m vest_hummingbot --simulator            # ... pointed at a local, funded Vest simulator
+    python -m vest_hummingbot --headless --strategy conf_vest_perpetual_mm.yml   # needs CONFIG_PASSWORD
+"""
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, List, Mapping, Optional
+
+import hummingbot
+
+from vest_hummingbot import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from hummingbot.client.config.config_crypt import BaseSecretsManager
+    from hummingbot.client.hummingbot_application import HummingbotApplication
+
+HOME_ENV_VAR = "VEST_HB_HOME"
+DEFAULT_HOME = PROJECT_ROOT / "run"
+PASSWORD_ENV_VARS = ("CONFIG_PASSWORD", "HBOT_PASSWORD")  # the names Hummingbot's own launchers read
+CONNECTOR = "vest_perpetual"
+REST_URL_ENV_VAR = "VEST_PERPETUAL_REST_URL"
+WS_URL_ENV_VAR = "VEST_PERPETUAL_WS_URL"
+USD_EQUIVALENT_TOKENS = ["USD", "USDC"]  # Vest's collateral is USDC: value it 1:1 in balance tables
+SHIPPED_STRATEGIES = PROJECT_ROOT / "conf" / "strategies"  # example configs copied into a new home
+SIMULATOR_BALANCE = Decimal("10000")
+SIMULATOR_SEED = 7
+
+# `hummingbot.client.settings` constant -> path under the home folder.
+_SETTINGS_PATHS = {
+    "CONF_DIR_PATH": "conf",
+    "CLIENT_CONFIG_PATH": "conf/conf_client.yml",
+    "TRADE_FEES_CONFIG_PATH": "conf/conf_fee_overrides.yml",
+    "STRATEGIES_CONF_DIR_PATH": "conf/strategies",
+    "CONNECTORS_CONF_DIR_PATH": "conf/connectors",
+    "SCRIPT_STRATEGY_CONF_DIR_PATH": "conf/scripts",
+    "CONTROLLERS_CONF_DIR_PATH": "conf/controllers",
+    "DEFAULT_LOG_FILE_PATH": "logs",
+    "SCRIPT_STRATEGIES_PATH": "scripts",
+    "CONTROLLERS_PATH": "controllers",
+}
+_HOME_DIRS = ("conf/connectors", "conf/strategies", "conf/scripts", "conf/controllers", "logs", "data")
+# Modules that copy those constants (`from hummingbot.client.settings import ...PATH`) when first imported.
+_PATH_COPYING_MODULES = (
+    "hummingbot.client.config.client_config_map", "hummingbot.client.config.conf_migration",
+    "hummingbot.client.config.config_crypt", "hummingbot.client.config.config_helpers",
+    "hummingbot.client.config.security", "hummingbot.client.hummingbot_application", "hummingbot.client.runner",
+    "hummingbot.client.ui", "hummingbot.client.ui.style", "hummingbot.client.command.config_command",
+    "hummingbot.client.command.create_command", "hummingbot.client.command.import_command",
+    "hummingbot.client.command.export_command",
+)
+_home: Optional[Path] = None
+
+
+class LauncherError(Exception):
+    """A problem the user can fix (wrong password, missing file, ...); printed without a traceback."""
+
+
+# ---- paths ------------------------------------------------------------------------------------------------------
+def use_home(home: Optional[Path] = None) -> Path:
+    """Point Hummingbot's conf/, logs/ and data/ at `home` (default $VEST_HB_HOME or `run/`); idempotent."""
+    global _home
+    home = Path(home or os.environ.get(HOME_ENV_VAR) or DEFAULT_HOME).resolve()
+    if _home == home:
+        return home
+    early = [name for name in _PATH_COPYING_MODULES if name in sys.modules]
+    if early:
+        raise RuntimeError(f"use_home() must run before these modules are imported: {', '.join(early)}")
+    for relative in _HOME_DIRS:
+        (home / relative).mkdir(parents=True, exist_ok=True)
+    hummingbot.set_prefix_path(str(home))
+    hummingbot.set_data_path(str(home / "data"))
+    from hummingbot.client import settings
+    for name, relative in _SETTINGS_PATHS.items():
+        setattr(settings, name, home / relative)
+    _home = home
+    return home
+
+
+def prepare_home() -> None:
+    """On first use: copy the shipped strategy examples, then write `conf_client.yml` with local defaults."""
+    from hummingbot.client import settings
+    for example in sorted(SHIPPED_STRATEGIES.glob("*.yml")):
+        target = settings.STRATEGIES_CONF_DIR_PATH / example.name
+        if not target.exists():
+            shutil.copyfile(example, target)
+    if not settings.CLIENT_CONFIG_PATH.exists():
+        write_client_config()
+
+
+def write_client_config() -> None:
+    """`conf_client.yml` with Hummingbot's defaults except: no anonymous metrics or error-log sharing, and USDC
+    (Vest's collateral) valued like USD in balance tables."""
+    from hummingbot.client import settings
+    from hummingbot.client.config.client_config_map import AnonymizedMetricsDisabledMode
+    from hummingbot.client.config.config_helpers import load_client_config_map_from_file, save_to_yml
+    config = load_client_config_map_from_file()
+    config.anonymized_metrics_mode = AnonymizedMetricsDisabledMode()
+    config.send_error_logs = False
+    config.global_token.usd_equivalent_tokens = USD_EQUIVALENT_TOKENS
+    save_to_yml(settings.CLIENT_CONFIG_PATH, config)
+
+
+# ---- keystore and keys ------------------------------------------------------------------------------------------
+def password_from_env() -> Optional[str]:
+    return next((os.environ[name] for name in PASSWORD_ENV_VARS if os.environ.get(name)), None)
+
+
+def unlock_keystore(password: str) -> "BaseSecretsManager":
+    """Log in to Hummingbot's keystore; the first password ever used creates it (like Hummingbot's first start)."""
+    from hummingbot.client.config.config_crypt import ETHKeyFileSecretManger, store_password_verification
+    from hummingbot.client.config.security import Security
+    if not password:
+        raise LauncherError("The keystore password must not be empty.")
+    secrets_manager = ETHKeyFileSecretManger(password)
+    if Security.new_password_required():
+        store_password_verification(secrets_manager)
+    if not Security.login(secrets_manager):
+        raise LauncherError("Invalid keystore password for this home folder.")
+    return secrets_manager
+
+
+def save_connector_keys(connector: str, keys: Mapping[str, object]) -> Path:
+    """Store a connector's keys as `connect` does: validated, secrets encrypted, in conf/connectors/<name>.yml."""
+    from hummingbot.client.config.config_helpers import ClientConfigAdapter, get_connector_config_yml_path
+    from hummingbot.client.config.security import Security
+    from hummingbot.client.settings import AllConnectorSettings
+    if Security.secrets_manager is None:
+        raise LauncherError("Unlock the keystore before saving keys.")
+    config = ClientConfigAdapter(AllConnectorSettings.get_connector_config_keys(connector))
+    for attr, value in keys.items():
+        setattr(config, attr, value)
+    Security.update_secure_config(config)
+    return get_connector_config_yml_path(connector)
+
+
+def point_connector_at(rest_url: str, ws_url: str) -> None:
+    """Send vest_perpetual's traffic to another venue (e.g. the local simulator)."""
+    os.environ[REST_URL_ENV_VAR] = rest_url
+    os.environ[WS_URL_ENV_VAR] = ws_url
+
+
+# ---- headless -----------------------------------------------------------------------------------------------------
+async def start_headless(secrets_manager: "BaseSecretsManager", strategy_file: str,
+                         log_name: str = "hummingbot") -> "HummingbotApplication":
+    """Boot Hummingbot without its UI (as `hbot`'s engine does) and start a strategy from conf/strategies/."""
+    from hummingbot.client.config.config_helpers import load_client_config_map_from_file
+    from hummingbot.client.runner import bootstrap_application, load_and_start_strategy
+    client_config = load_client_config_map_from_file()
+    app = await bootstrap_application(client_config, secrets_manager, strategy_file_name=log_name,
+                                      override_log_level=client_config.log_level, headless=True,
+                                      silence_console=True)
+    if app is None:
+        raise LauncherError("Invalid keystore password.")
+    if not await load_and_start_strategy(app, config_file_name=strategy_file, headless=True):
+        raise LauncherError(f"Could not start strategy {strategy_file}; see {log_file(log_name)}.")
+    return app
+
+
+async def stop_headless(app: "HummingbotApplication") -> None:
+    """Hummingbot's `stop` (strategy, open orders, connectors, clock), then a full trading-core shutdown."""
+    await app.stop_loop()
+    await app.trading_core.shutdown()
+
+
+def log_file(log_name: str) -> Path:
+    return Path(hummingbot.prefix_path()) / "logs" / f"logs_{log_name}.log"
+
+
+async def run_headless(secrets_manager: "BaseSecretsManager", strategy_file: str,
+                       duration: Optional[float]) -> None:
+    """Run a strategy until Ctrl-C / SIGTERM or `duration` seconds, then stop it cleanly."""
+    log_name = Path(strategy_file).stem
+    app = await start_headless(secrets_manager, strategy_file, log_name)
+    print(f"Running {strategy_file} headless; logs in {log_file(log_name)}. Ctrl-C stops.", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await asyncio.wait_for(stop.wait(), duration)
+    except asyncio.TimeoutError:
+        pass
+    print("Stopping: cancelling open orders...", flush=True)
+    await stop_headless(app)
+    print("Stopped.", flush=True)
+
+
+# ---- interactive CLI ----------------------------------------------------------------------------------------------
+async def run_cli(secrets_manager: "BaseSecretsManager", banner: List[str]) -> None:
+    """Hummingbot's own prompt UI (`connect`, `balance`, `create`, `start`, ... `exit`)."""
+    from hummingbot.client.config.config_helpers import load_client_config_map_from_file
+    from hummingbot.client.runner import bootstrap_application
+    app = await bootstrap_application(load_client_config_map_from_file(), secrets_manager)
+    if app is None:
+        raise LauncherError("Invalid keystore password.")
+    for line in banner:
+        app.notify(line)
+    try:
+        await app.run()
+    finally:
+        await app.trading_core.shutdown(skip_order_cancellation=True)
+
+
+async def run_cli_with_simulator(secrets_manager: "BaseSecretsManager", seed: int) -> None:
+    """Start a local Vest simulator in this process, fund an account, and show its keys in the CLI."""
+    from vest_simulator import VestSimulator
+    async with VestSimulator(seed=seed) as sim:
+        point_connector_at(sim.rest_url, sim.ws_url)
+        account = sim.create_account(balance=SIMULATOR_BALANCE)
+        banner = [
+            f"Local Vest simulator at {sim.rest_url} (seed {seed}); a test account holds {SIMULATOR_BALANCE} USDC.",
+            "Type `connect vest_perpetual` and enter:",
+            f"  API key:             {account.api_key}",
+            f"  signing private key: {account.signing_private_key}",
+            f"  account group:       {account.account_group}",
+            "Then `balance`, `create`, `start`... Everything stays on this machine.",
+        ]
+        await run_cli(secrets_manager, banner)
+
+
+def interactive_login() -> Optional["BaseSecretsManager"]:
+    """Hummingbot's password dialogs (create on first start, then unlock)."""
+    from hummingbot.client.config.config_crypt import ETHKeyFileSecretManger
+    from hummingbot.client.config.config_helpers import load_client_config_map_from_file
+    from hummingbot.client.ui import login_prompt
+    from hummingbot.client.ui.style import load_style
+    return login_prompt(ETHKeyFileSecretManger, style=load_style(load_client_config_map_from_file()))
+
+
+# ---- entry point --------------------------------------------------------------------------------------------------
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m vest_hummingbot", description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, default=None,
+                        help=f"folder for conf/, logs/, data/ (default ${HOME_ENV_VAR} or {DEFAULT_HOME})")
+    parser.add_argument("--simulator", action="store_true",
+                        help="start a local Vest simulator in-process and point vest_perpetual at it")
+    parser.add_argument("--seed", type=int, default=SIMULATOR_SEED, help="simulator seed (with --simulator)")
+    parser.add_argument("--headless", action="store_true", help="run --strategy without the UI")
+    parser.add_argument("--strategy", help="strategy config file in <home>/conf/strategies/ (with --headless)")
+    parser.add_argument("--duration", type=float, default=None, help="stop a headless run after N seconds")
+    args = parser.parse_args(argv)
+    if args.headless and not args.strategy:
+        parser.error("--headless needs --strategy")
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    home = use_home(args.home)
+    prepare_home()
+    password = password_from_env()
+    try:
+        if args.headless:
+            if password is None:
+                raise LauncherError(f"Set {PASSWORD_ENV_VARS[0]} to unlock the keystore in {home}/conf.")
+            asyncio.run(run_headless(unlock_keystore(password), args.strategy, args.duration))
+            return 0
+        secrets_manager = unlock_keystore(password) if password is not None else interactive_login()
+        if secrets_manager is None:
+            return 1
+        if args.simulator:
+            asyncio.run(run_cli_with_simulator(secrets_manager, args.seed))
+        else:
+            asyncio.run(run_cli(secrets_manager, [f"Home folder: {home}"]))
+        return 0
+    except LauncherError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 2
