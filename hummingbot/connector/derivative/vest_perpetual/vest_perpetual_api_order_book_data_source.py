@@ -1,0 +1,341 @@
+"""Vest public market data: depth snapshots, trades and funding, over REST and the public WebSocket.
+
+This module owns the public WebSocket lifecycle, the subscriptions and the routing by channel. Every payload is read
+by `vest_perpetual_messages`. Section numbers refer to `shared/vest-api.md`.
+
+Rejected input never stops the stream and is logged once: the first time a given problem (channel + reason) is
+seen on a connection it produces one warning line naming the channel, without a stack trace; identical repeats are
+logged at debug level only, so a broken publisher cannot flood the log. The record is reset on every reconnect.
+"""
+import asyncio
+import itertools
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple
+
+import aiohttp
+
+from hummingbot.connector.derivative.vest_perpetual import (
+    vest_perpetual_constants as CONSTANTS,
+    vest_perpetual_web_utils as web_utils,
+)
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import (
+    VestMessageError,
+    decode_frame,
+    depth_channel,
+    is_control_reply,
+    next_funding_timestamp,
+    parse_channel_message,
+    parse_depth,
+    parse_ticker,
+    parse_tickers,
+    parse_trade,
+    trades_channel,
+)
+from hummingbot.core.data_type.funding_info import FundingInfo, FundingInfoUpdate
+from hummingbot.core.data_type.order_book_message import OrderBookMessage, OrderBookMessageType
+from hummingbot.core.data_type.perpetual_api_order_book_data_source import PerpetualAPIOrderBookDataSource
+from hummingbot.core.web_assistant.connections.data_types import WSJSONRequest
+from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
+from hummingbot.core.web_assistant.ws_assistant import WSAssistant
+from hummingbot.logger import HummingbotLogger
+
+if TYPE_CHECKING:
+    from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import VestPerpetualDerivative
+
+# Errors that mean "the network or the socket failed": logged as one warning line, then a reconnect.
+_NETWORK_ERRORS = (OSError, asyncio.TimeoutError, aiohttp.ClientError)
+
+
+class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
+    _logger: Optional[HummingbotLogger] = None
+
+    def __init__(self, trading_pairs: List[str], connector: "VestPerpetualDerivative",
+                 api_factory: WebAssistantsFactory, domain: str = CONSTANTS.DOMAIN,
+                 depth_limit: int = CONSTANTS.DEPTH_LIMIT_DEFAULT):
+        super().__init__(trading_pairs)
+        self._connector = connector
+        self._api_factory = api_factory
+        self._domain = domain
+        self._depth_limit = min(depth_limit, CONSTANTS.DEPTH_LIMIT_MAX)  # §2.7: max 100
+        self._pair_by_channel: Dict[str, str] = {}  # "BTC-PERP@depth" / "BTC-PERP@trades" -> "BTC-USDC"
+        self._pair_by_symbol: Dict[str, str] = {}  # "BTC-PERP" -> "BTC-USDC", for the `tickers` channel
+        self._update_ids = itertools.count(1)  # Vest sends no sequence number (§2.7, §5.3): ours only grows
+        self._request_ids = itertools.count(1)  # §5.2: every request carries a unique id
+        self._reported_problems: Set[Tuple[str, str]] = set()
+        self._received_channel_message = False
+
+    # ------------------------------------------------------------------------------------------------ REST
+    async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
+        """Newest trade of `GET /trades` (§2.6); the mark price of `/ticker/latest` (§2.2) when there is none."""
+        prices: Dict[str, float] = {}
+        untraded: Dict[str, str] = {}
+        for trading_pair in trading_pairs:
+            symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
+            trades = await self._connector._api_get(path_url=CONSTANTS.TRADES_PATH_URL,
+                                                    params={"symbol": symbol, "limit": 1},
+                                                    limit_id=CONSTANTS.TRADES_PATH_URL)
+            if isinstance(trades, list) and trades:
+                prices[trading_pair] = float(parse_trade(trades[0]).price)
+            else:
+                untraded[symbol] = trading_pair
+        if untraded:
+            for ticker in await self._latest_tickers(untraded):
+                if ticker.symbol in untraded:
+                    prices[untraded[ticker.symbol]] = float(ticker.mark_price)
+        return prices
+
+    async def get_funding_info(self, trading_pair: str) -> FundingInfo:
+        """Mark, index and `oneHrFundingRate` of `GET /ticker/latest` (§2.2); Vest funds continuously, so the
+        next funding time reported is the top of the next hour (§6.3)."""
+        symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
+        for ticker in await self._latest_tickers([symbol]):
+            if ticker.symbol == symbol:
+                return FundingInfo(trading_pair=trading_pair, index_price=ticker.index_price,
+                                   mark_price=ticker.mark_price,
+                                   next_funding_utc_timestamp=next_funding_timestamp(self._time()),
+                                   rate=ticker.one_hr_funding_rate)
+        raise VestMessageError(f"/ticker/latest has no ticker for {symbol}")
+
+    async def _latest_tickers(self, symbols: Iterable[str]):
+        response = await self._connector._api_get(path_url=CONSTANTS.TICKER_LATEST_PATH_URL,
+                                                  params={"symbols": ",".join(symbols)},
+                                                  limit_id=CONSTANTS.TICKER_LATEST_PATH_URL)
+        return parse_tickers(response)
+
+    async def _order_book_snapshot(self, trading_pair: str) -> OrderBookMessage:
+        """`GET /depth` (§2.7): top `depth_limit` levels, no sequence number."""
+        symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
+        response = await self._connector._api_get(path_url=CONSTANTS.DEPTH_PATH_URL,
+                                                  params={"symbol": symbol, "limit": self._depth_limit},
+                                                  limit_id=CONSTANTS.DEPTH_PATH_URL)
+        bids, asks = parse_depth(response)
+        return self._snapshot_message(trading_pair, bids, asks)
+
+    # ------------------------------------------------------------------------------------------------ WebSocket
+    async def listen_for_subscriptions(self):
+        """Connect, subscribe the current pairs, read until the socket drops; reconnect after a back-off that
+        doubles from WS_RECONNECT_DELAY_INITIAL to WS_RECONNECT_DELAY_MAX and resets after a healthy connection."""
+        delay = CONSTANTS.WS_RECONNECT_DELAY_INITIAL
+        while True:
+            ws: Optional[WSAssistant] = None
+            self._received_channel_message = False
+            self._reported_problems.clear()
+            try:
+                ws = await self._connected_websocket_assistant()
+                self._ws_assistant = ws
+                await self._subscribe_channels(ws)
+                await self._read_until_disconnected(ws)
+            except asyncio.CancelledError:
+                raise
+            except _NETWORK_ERRORS as error:
+                self.logger().warning(f"The public websocket connection was closed ({error}).")
+            except Exception:
+                self.logger().exception("Unexpected error on the public websocket.")
+            finally:
+                self._ws_assistant = None
+                await self._on_order_stream_interruption(websocket_assistant=ws)
+            if self._received_channel_message:
+                delay = CONSTANTS.WS_RECONNECT_DELAY_INITIAL
+            self.logger().info(f"Reconnecting to the public websocket in {delay} s.")
+            await self._sleep(delay)
+            delay = min(delay * 2, CONSTANTS.WS_RECONNECT_DELAY_MAX)
+
+    async def _connected_websocket_assistant(self) -> WSAssistant:
+        """Public data is read through account group 0 whatever the user's group (§1.2)."""
+        ws = await self._api_factory.get_ws_assistant()
+        await ws.connect(ws_url=web_utils.public_ws_url(self._domain), ping_timeout=CONSTANTS.WS_HEARTBEAT_INTERVAL)
+        return ws
+
+    async def _subscribe_channels(self, ws: WSAssistant):
+        """One SUBSCRIBE for depth and trades of every current pair, plus `tickers` (§5.2, §5.3)."""
+        self._pair_by_channel.clear()
+        self._pair_by_symbol.clear()
+        channels = [CONSTANTS.WS_TICKERS_CHANNEL]
+        for trading_pair in list(self._trading_pairs):
+            try:
+                symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
+            except KeyError:
+                self.logger().warning(f"Not subscribing to {trading_pair}: Vest lists no such market.")
+                continue
+            channels.extend(self._track(symbol, trading_pair))
+        await self._send(ws, CONSTANTS.WS_SUBSCRIBE_METHOD, channels)
+        self.logger().info(f"Subscribed to Vest public channels: {', '.join(channels)}")
+
+    async def subscribe_to_trading_pair(self, trading_pair: str) -> bool:
+        ws = self._ws_assistant
+        if ws is None:
+            self.logger().warning(f"Cannot subscribe to {trading_pair}: the public websocket is not connected.")
+            return False
+        try:
+            symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
+            await self._send(ws, CONSTANTS.WS_SUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.logger().warning(f"Could not subscribe to {trading_pair}: {error!r}")
+            return False
+        self._track(symbol, trading_pair)
+        self.add_trading_pair(trading_pair)
+        self.logger().info(f"Subscribed to {trading_pair} order book and trade channels.")
+        return True
+
+    async def unsubscribe_from_trading_pair(self, trading_pair: str) -> bool:
+        """Stops tracking the pair in any case (a later reconnect will not re-subscribe it); True only when the
+        UNSUBSCRIBE reached a live socket."""
+        try:
+            symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
+        except KeyError:
+            self.logger().warning(f"Cannot unsubscribe from {trading_pair}: unknown trading pair.")
+            return False
+        self._untrack(symbol)
+        self.remove_trading_pair(trading_pair)
+        ws = self._ws_assistant
+        if ws is None:
+            self.logger().warning(f"Cannot unsubscribe from {trading_pair}: the public websocket is not connected.")
+            return False
+        try:
+            await self._send(ws, CONSTANTS.WS_UNSUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.logger().warning(f"Could not unsubscribe from {trading_pair}: {error!r}")
+            return False
+        self.logger().info(f"Unsubscribed from {trading_pair} order book and trade channels.")
+        return True
+
+    def _track(self, symbol: str, trading_pair: str) -> List[str]:
+        channels = [depth_channel(symbol), trades_channel(symbol)]
+        self._pair_by_symbol[symbol] = trading_pair
+        for channel in channels:
+            self._pair_by_channel[channel] = trading_pair
+        return channels
+
+    def _untrack(self, symbol: str):
+        self._pair_by_symbol.pop(symbol, None)
+        for channel in (depth_channel(symbol), trades_channel(symbol)):
+            self._pair_by_channel.pop(channel, None)
+
+    async def _send(self, ws: WSAssistant, method: str, params: List[str]):
+        await ws.send(WSJSONRequest(payload={"method": method, "params": params, "id": next(self._request_ids)}))
+
+    async def _read_until_disconnected(self, ws: WSAssistant):
+        """Reads messages while an application PING goes out every WS_PING_INTERVAL (§5.2); whichever ends first
+        (socket closed, send failed) ends the connection, and its error, if any, propagates."""
+        tasks = [asyncio.ensure_future(self._process_websocket_messages(ws)),
+                 asyncio.ensure_future(self._ping_periodically(ws))]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _ping_periodically(self, ws: WSAssistant):
+        while True:
+            await self._sleep(CONSTANTS.WS_PING_INTERVAL)
+            await self._send(ws, CONSTANTS.WS_PING_METHOD, [])
+
+    async def _process_websocket_messages(self, websocket_assistant: WSAssistant):
+        async for response in websocket_assistant.iter_messages():
+            self._route(response.data)
+
+    def _route(self, frame: Any):
+        """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2)."""
+        try:
+            message = decode_frame(frame)
+            if is_control_reply(message):
+                return
+            channel, data = parse_channel_message(message)
+        except VestMessageError as error:
+            self._log_once("websocket frame", f"Skipping malformed public websocket frame: {error}")
+            return
+        self._received_channel_message = True
+        if channel.endswith(CONSTANTS.WS_DEPTH_CHANNEL_SUFFIX):
+            queue_key = self._snapshot_messages_queue_key
+        elif channel.endswith(CONSTANTS.WS_TRADES_CHANNEL_SUFFIX):
+            queue_key = self._trade_messages_queue_key
+        elif channel == CONSTANTS.WS_TICKERS_CHANNEL:
+            queue_key = self._funding_info_messages_queue_key
+        else:
+            self._log_once(channel, f"Skipping message of unknown public channel {channel}.")
+            return
+        self._message_queue[queue_key].put_nowait((channel, data))
+
+    def _log_once(self, channel: str, text: str):
+        """A warning the first time this (channel, text) occurs on the current connection, debug afterwards."""
+        key = (channel, text)
+        if key in self._reported_problems:
+            self.logger().debug(text)
+        else:
+            self._reported_problems.add(key)
+            self.logger().warning(text)
+
+    def _pair_of(self, channel: str) -> Optional[str]:
+        trading_pair = self._pair_by_channel.get(channel)
+        if trading_pair is None:
+            self.logger().debug(f"Ignoring a {channel} message: the pair is no longer tracked.")
+        return trading_pair
+
+    # ------------------------------------------------------------------------------------------------ per channel
+    async def _parse_order_book_snapshot_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
+        """`{sym}@depth` is a full top-N snapshot, not a diff: Vest publishes no sequence number (§2.7, §5.3)."""
+        channel, data = raw_message
+        trading_pair = self._pair_of(channel)
+        if trading_pair is None:
+            return
+        try:
+            bids, asks = parse_depth(data)
+        except VestMessageError as error:
+            self._log_once(channel, f"Skipping malformed {channel} message: {error}")
+            return
+        message_queue.put_nowait(self._snapshot_message(trading_pair, bids, asks))
+
+    async def _parse_trade_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
+        """One trade per `{sym}@trades` message; its side is the sign of `qty`, an unconfirmed convention (§2.6)."""
+        channel, data = raw_message
+        trading_pair = self._pair_of(channel)
+        if trading_pair is None:
+            return
+        try:
+            trade = parse_trade(data)
+        except VestMessageError as error:
+            self._log_once(channel, f"Skipping malformed {channel} message: {error}")
+            return
+        message_queue.put_nowait(OrderBookMessage(OrderBookMessageType.TRADE, {
+            "trading_pair": trading_pair,
+            "trade_type": float(trade.trade_type.value),
+            "trade_id": trade.trade_id,
+            "update_id": next(self._update_ids),
+            "price": float(trade.price),
+            "amount": float(trade.amount),
+        }, timestamp=trade.timestamp))
+
+    async def _parse_funding_info_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
+        """`tickers` carries every symbol in one message (§5.3): one FundingInfoUpdate per tracked pair. A bad row
+        is skipped alone, so one broken market cannot stop the funding updates of the others."""
+        channel, data = raw_message
+        if not isinstance(data, list):
+            self._log_once(channel, f"Skipping malformed {channel} message: data is not a list")
+            return
+        next_funding = next_funding_timestamp(self._time())
+        for row in data:
+            try:
+                ticker = parse_ticker(row)
+            except VestMessageError as error:
+                self._log_once(channel, f"Skipping malformed row of a {channel} message: {error}")
+                continue
+            trading_pair = self._pair_by_symbol.get(ticker.symbol)
+            if trading_pair is not None:
+                message_queue.put_nowait(FundingInfoUpdate(
+                    trading_pair=trading_pair, index_price=ticker.index_price, mark_price=ticker.mark_price,
+                    next_funding_utc_timestamp=next_funding, rate=ticker.one_hr_funding_rate))
+
+    def _snapshot_message(self, trading_pair: str, bids: List[List[str]], asks: List[List[str]]) -> OrderBookMessage:
+        """Levels stay strings: Hummingbot converts them when it applies the snapshot (hot path)."""
+        return OrderBookMessage(OrderBookMessageType.SNAPSHOT, {
+            "trading_pair": trading_pair,
+            "update_id": next(self._update_ids),
+            "bids": bids,
+            "asks": asks,
+        }, timestamp=self._time())

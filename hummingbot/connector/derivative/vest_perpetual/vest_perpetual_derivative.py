@@ -1,0 +1,646 @@
+"""Vest perpetual futures on Hummingbot's `PerpetualDerivativePyBase`.
+
+This class owns the connector contract (placing, cancelling, polling, applying updates). Payloads are read by
+`vest_perpetual_messages`, URLs built by `vest_perpetual_web_utils`, actions signed by `vest_perpetual_auth`.
+Section numbers refer to `shared/vest-api.md`.
+"""
+import asyncio
+import json
+from decimal import Decimal
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from hummingbot.connector.constants import s_decimal_NaN
+from hummingbot.connector.derivative.position import Position
+from hummingbot.connector.derivative.vest_perpetual import (
+    vest_perpetual_constants as CONSTANTS,
+    vest_perpetual_utils as utils,
+    vest_perpetual_web_utils as web_utils,
+)
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_api_order_book_data_source import (
+    VestPerpetualAPIOrderBookDataSource,
+)
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import (
+    CancelAction,
+    OrderAction,
+    VestPerpetualAuth,
+)
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import (
+    VestAccount,
+    VestAPIError,
+    VestFill,
+    VestMarket,
+    VestMessageError,
+    VestOrder,
+    parse_account,
+    parse_account_event,
+    parse_error_envelope,
+    parse_channel_message,
+    parse_exchange_info,
+    parse_last_nonce,
+    parse_leverage,
+    parse_order_id,
+    parse_orders,
+)
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_user_stream_data_source import (
+    VestPerpetualUserStreamDataSource,
+)
+from hummingbot.connector.perpetual_derivative_py_base import PerpetualDerivativePyBase
+from hummingbot.connector.trading_rule import TradingRule
+from hummingbot.core.api_throttler.data_types import RateLimit
+from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PositionSide, TradeType
+from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState, OrderUpdate, TradeUpdate
+from hummingbot.core.data_type.trade_fee import TokenAmount, TradeFeeBase, TradeFeeSchema
+from hummingbot.core.utils.async_utils import safe_ensure_future, safe_gather
+from hummingbot.core.utils.estimate_fee import build_perpetual_trade_fee
+from hummingbot.core.web_assistant.connections.data_types import RESTMethod
+from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
+
+
+class NonceSource:
+    """One monotonic nonce for every signed action: `max(now_ms, last + 1)`, seeded from `GET /account/nonce`
+    (§4.8). Nonces are unique per account whatever the action."""
+
+    def __init__(self, clock_ms):
+        self._clock_ms = clock_ms
+        self._last = 0
+
+    def seed(self, last_nonce: int):
+        self._last = max(self._last, last_nonce)
+
+    def next(self) -> int:
+        self._last = max(self._clock_ms(), self._last + 1)
+        return self._last
+
+
+def client_order_id_for_nonce(nonce: int) -> str:
+    """Vest has no client order id (§3.6); the nonce is the order's identity, so it is the client id's suffix."""
+    return f"{CONSTANTS.CLIENT_ORDER_ID_PREFIX}{nonce}"
+
+
+def nonce_of_client_order_id(client_order_id: str) -> Optional[int]:
+    suffix = client_order_id[len(CONSTANTS.CLIENT_ORDER_ID_PREFIX):]
+    if client_order_id.startswith(CONSTANTS.CLIENT_ORDER_ID_PREFIX) and suffix.isdigit():
+        return int(suffix)
+    return None
+
+
+class VestPerpetualDerivative(PerpetualDerivativePyBase):
+    web_utils = web_utils
+
+    SHORT_POLL_INTERVAL = 5.0
+    LONG_POLL_INTERVAL = 120.0
+
+    def __init__(
+            self,
+            vest_perpetual_api_key: str = "",
+            vest_perpetual_signing_private_key: str = "",
+            vest_perpetual_account_group: int = 0,
+            balance_asset_limit: Optional[Dict[str, Dict[str, Decimal]]] = None,
+            rate_limits_share_pct: Decimal = Decimal("100"),
+            trading_pairs: Optional[List[str]] = None,
+            trading_required: bool = True,
+            domain: str = CONSTANTS.DOMAIN,
+            market_order_slippage: Decimal = CONSTANTS.DEFAULT_MARKET_SLIPPAGE,
+    ):
+        self._api_key = _secret_text(vest_perpetual_api_key)
+        self._account_group = utils.validate_account_group(vest_perpetual_account_group or 0)
+        self._auth = VestPerpetualAuth(api_key=self._api_key,
+                                       signing_private_key=_secret_text(vest_perpetual_signing_private_key),
+                                       account_group=self._account_group)
+        self._trading_pairs = trading_pairs or []
+        self._trading_required = trading_required
+        self._domain = domain
+        self._market_order_slippage = Decimal(market_order_slippage)
+        self._markets: Dict[str, VestMarket] = {}  # by trading pair
+        self._last_funding_settlement: Dict[str, Tuple[float, Decimal, Decimal]] = {}
+        self._account_refresh_task: Optional[asyncio.Task] = None
+        super().__init__(balance_asset_limit, rate_limits_share_pct)
+        self._nonces = NonceSource(lambda: int(self._time_synchronizer.time() * 1e3))
+
+    # --------------------------------------------------------------------------------------------- properties
+    @property
+    def name(self) -> str:
+        return self._domain
+
+    @property
+    def authenticator(self) -> VestPerpetualAuth:
+        return self._auth
+
+    @property
+    def account_group(self) -> int:
+        return self._account_group
+
+    @property
+    def rate_limits_rules(self) -> List[RateLimit]:
+        return CONSTANTS.RATE_LIMITS
+
+    @property
+    def domain(self) -> str:
+        return self._domain
+
+    @property
+    def client_order_id_max_length(self) -> int:
+        return CONSTANTS.CLIENT_ORDER_ID_MAX_LENGTH
+
+    @property
+    def client_order_id_prefix(self) -> str:
+        return CONSTANTS.CLIENT_ORDER_ID_PREFIX
+
+    @property
+    def trading_rules_request_path(self) -> str:
+        return CONSTANTS.EXCHANGE_INFO_PATH_URL
+
+    @property
+    def trading_pairs_request_path(self) -> str:
+        return CONSTANTS.EXCHANGE_INFO_PATH_URL
+
+    @property
+    def check_network_request_path(self) -> str:
+        return CONSTANTS.EXCHANGE_INFO_PATH_URL
+
+    @property
+    def trading_pairs(self) -> List[str]:
+        return self._trading_pairs
+
+    @property
+    def is_cancel_request_in_exchange_synchronous(self) -> bool:
+        return False  # the CANCELLED event or the next poll confirms a cancel (§3.7)
+
+    @property
+    def is_trading_required(self) -> bool:
+        return self._trading_required
+
+    @property
+    def funding_fee_poll_interval(self) -> int:
+        return CONSTANTS.FUNDING_PAYMENT_POLL_INTERVAL
+
+    def supported_order_types(self) -> List[OrderType]:
+        # §6.2: Vest is taker-only against its AMM, so there is no post-only / LIMIT_MAKER.
+        return [OrderType.LIMIT, OrderType.MARKET]
+
+    def supported_position_modes(self) -> List[PositionMode]:
+        return [PositionMode.ONEWAY]  # one net position per symbol (§3.3)
+
+    def get_buy_collateral_token(self, trading_pair: str) -> str:
+        return self._trading_rules[trading_pair].buy_order_collateral_token
+
+    def get_sell_collateral_token(self, trading_pair: str) -> str:
+        return self._trading_rules[trading_pair].sell_order_collateral_token
+
+    # --------------------------------------------------------------------------------------------- factories
+    def _create_web_assistants_factory(self) -> WebAssistantsFactory:
+        return web_utils.build_api_factory(throttler=self._throttler, auth=self._auth,
+                                           account_group=self._account_group)
+
+    def _create_order_book_data_source(self) -> VestPerpetualAPIOrderBookDataSource:
+        return VestPerpetualAPIOrderBookDataSource(trading_pairs=self._trading_pairs, connector=self,
+                                                   api_factory=self._web_assistants_factory, domain=self.domain)
+
+    def _create_user_stream_data_source(self) -> VestPerpetualUserStreamDataSource:
+        return VestPerpetualUserStreamDataSource(auth=self._auth, connector=self,
+                                                 api_factory=self._web_assistants_factory, domain=self.domain)
+
+    # --------------------------------------------------------------------------------------------- requests
+    async def _api_request(self, path_url, overwrite_url: Optional[str] = None, method: RESTMethod = RESTMethod.GET,
+                           params: Optional[Dict[str, Any]] = None, data: Optional[Dict[str, Any]] = None,
+                           is_auth_required: bool = False, return_err: bool = False,
+                           limit_id: Optional[str] = None, headers: Optional[Dict[str, Any]] = None, **kwargs):
+        """One request; any of Vest's error envelopes (§3.12) or HTTP >= 400 raises `VestAPIError`.
+
+        Signed bodies carry their own `time`, so a time-related rejection is not retried with the same body:
+        the clock offset is refreshed for the next request instead.
+        """
+        rest_assistant = await self._web_assistants_factory.get_rest_assistant()
+        url = overwrite_url or await self._api_request_url(path_url=path_url, is_auth_required=is_auth_required)
+        response = await rest_assistant.execute_request_and_get_response(
+            url=url, params=params, data=data, method=method, is_auth_required=is_auth_required, return_err=True,
+            throttler_limit_id=limit_id or path_url, headers=headers)
+        text = await response.text()
+        try:
+            payload = _json_or_text(text)
+        except ValueError:
+            payload = text
+        error = None if return_err else _error_of(payload, response.status)
+        if error is not None:
+            if self._is_request_exception_related_to_time_synchronizer(error):
+                safe_ensure_future(self._update_time_synchronizer(pass_on_non_cancelled_error=True))
+            raise error
+        return payload
+
+    def _is_request_exception_related_to_time_synchronizer(self, request_exception: Exception) -> bool:
+        return isinstance(request_exception, VestAPIError) and request_exception.code in CONSTANTS.TIME_SYNC_ERROR_CODES
+
+    def _is_order_not_found_during_status_update_error(self, status_update_exception: Exception) -> bool:
+        return _is_not_found(status_update_exception)
+
+    def _is_order_not_found_during_cancelation_error(self, cancelation_exception: Exception) -> bool:
+        return _is_not_found(cancelation_exception)
+
+    async def _update_time_synchronizer(self, pass_on_non_cancelled_error: bool = False):
+        """Vest has no server-time endpoint (§2.8); `GET /account` answers with its `time`, which needs a key."""
+        if not self._api_key:
+            return
+        try:
+            await self._time_synchronizer.update_server_time_offset_with_time_provider(
+                time_provider=self._server_time_ms())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if not pass_on_non_cancelled_error:
+                self.logger().exception(f"Error requesting time from {self.name_cap} server")
+                raise
+
+    async def _server_time_ms(self) -> float:
+        account = await self._fetch_account()
+        if account.server_time_ms is None:
+            raise VestMessageError("account response has no 'time'")
+        return account.server_time_ms
+
+    def _now_ms(self) -> int:
+        return int(self._time_synchronizer.time() * 1e3)
+
+    # --------------------------------------------------------------------------------------------- start / stop
+    async def start_network(self):
+        await super().start_network()
+        if self.is_trading_required:
+            await self._seed_nonce()
+
+    async def _seed_nonce(self):
+        """§3.4: the server remembers the last nonce; never go below it (the `time` query is required, C4)."""
+        try:
+            response = await self._api_get(path_url=CONSTANTS.ACCOUNT_NONCE_PATH_URL,
+                                           params={"time": self._now_ms()}, is_auth_required=True)
+            self._nonces.seed(parse_last_nonce(response))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.logger().warning(f"Could not read the last nonce from Vest ({error}); using time-based nonces.")
+
+    # --------------------------------------------------------------------------------------------- markets
+    async def _format_trading_rules(self, exchange_info_dict: Dict[str, Any]) -> List[TradingRule]:
+        markets = self._read_markets(exchange_info_dict)
+        self._markets = {market.trading_pair: market for market in markets}
+        return [market.trading_rule() for market in markets]
+
+    def _initialize_trading_pair_symbols_from_exchange_info(self, exchange_info: Dict[str, Any]):
+        markets = self._read_markets(exchange_info)
+        self._set_trading_pair_symbol_map(utils.build_symbol_map(
+            {"symbol": m.symbol, "base": m.base, "quote": m.quote} for m in markets))
+
+    def _read_markets(self, exchange_info: Dict[str, Any]) -> List[VestMarket]:
+        """Tradable markets of `GET /exchangeInfo`; unreadable rows are logged and skipped (§2.1)."""
+        markets, rejected = parse_exchange_info(exchange_info)
+        for row, reason in rejected:
+            self.logger().error(f"Error parsing the trading pair rule {row}. Skipping. ({reason})")
+        return [market for market in markets if market.is_trading]
+
+    async def _update_trading_fees(self):
+        """The per-symbol `takerFee` is authoritative (§6.3); every fill is a taker fill."""
+        for trading_pair, market in self._markets.items():
+            self._trading_fees[trading_pair] = TradeFeeSchema(
+                maker_percent_fee_decimal=market.taker_fee, taker_percent_fee_decimal=market.taker_fee,
+                buy_percent_fee_deducted_from_returns=True)
+
+    def _get_fee(self, base_currency: str, quote_currency: str, order_type: OrderType, order_side: TradeType,
+                 position_action: PositionAction, amount: Decimal, price: Decimal = s_decimal_NaN,
+                 is_maker: Optional[bool] = None) -> TradeFeeBase:
+        return build_perpetual_trade_fee(exchange=self.name, is_maker=False, position_action=position_action,
+                                         base_currency=base_currency, quote_currency=quote_currency,
+                                         order_type=order_type, order_side=order_side, amount=amount, price=price)
+
+    async def _get_last_traded_price(self, trading_pair: str) -> float:
+        prices = await self._orderbook_ds.get_last_traded_prices(trading_pairs=[trading_pair])
+        return prices[trading_pair]
+
+    # --------------------------------------------------------------------------------------------- orders
+    def buy(self, trading_pair: str, amount: Decimal, order_type=OrderType.LIMIT, price: Decimal = s_decimal_NaN,
+            **kwargs) -> str:
+        return self._submit_order(TradeType.BUY, trading_pair, amount, order_type, price, **kwargs)
+
+    def sell(self, trading_pair: str, amount: Decimal, order_type=OrderType.LIMIT, price: Decimal = s_decimal_NaN,
+             **kwargs) -> str:
+        return self._submit_order(TradeType.SELL, trading_pair, amount, order_type, price, **kwargs)
+
+    def _submit_order(self, trade_type: TradeType, trading_pair: str, amount: Decimal, order_type: OrderType,
+                      price: Decimal, **kwargs) -> str:
+        order_id = client_order_id_for_nonce(self._nonces.next())
+        safe_ensure_future(self._create_order(trade_type=trade_type, order_id=order_id, trading_pair=trading_pair,
+                                              amount=amount, order_type=order_type, price=price, **kwargs))
+        return order_id
+
+    async def _place_order_and_process_update(self, order: InFlightOrder, **kwargs) -> str:
+        """The base method, except that OPEN is applied only to an order still PENDING_CREATE. Vest fills or
+        rejects a MARKET order at once, so its ORDER event can beat the POST answer (§5.4); an OPEN applied after
+        it would move a filled or failed order back to OPEN. Applied inline, so no queued update overtakes it."""
+        exchange_order_id, update_timestamp = await self._place_order(
+            order_id=order.client_order_id, trading_pair=order.trading_pair, amount=order.amount,
+            trade_type=order.trade_type, order_type=order.order_type, price=order.price, **kwargs)
+        if order.current_state is OrderState.PENDING_CREATE:
+            await self._order_tracker._process_order_update(OrderUpdate(
+                client_order_id=order.client_order_id, exchange_order_id=str(exchange_order_id),
+                trading_pair=order.trading_pair, update_timestamp=update_timestamp, new_state=OrderState.OPEN))
+        elif order.exchange_order_id is None:
+            order.update_exchange_order_id(str(exchange_order_id))
+        return exchange_order_id
+
+    async def _place_order(self, order_id: str, trading_pair: str, amount: Decimal, trade_type: TradeType,
+                           order_type: OrderType, price: Decimal, position_action: PositionAction = PositionAction.NIL,
+                           **kwargs) -> Tuple[str, float]:
+        market = self._markets[trading_pair]
+        is_buy = trade_type is TradeType.BUY
+        is_market = order_type is OrderType.MARKET
+        limit_price = self._market_order_worst_price(trading_pair, is_buy) if is_market else price
+        nonce = nonce_of_client_order_id(order_id) or self._nonces.next()
+        action = OrderAction(
+            time=self._now_ms(), nonce=nonce, symbol=market.symbol, is_buy=is_buy,
+            order_type=CONSTANTS.ORDER_TYPE_MARKET if is_market else CONSTANTS.ORDER_TYPE_LIMIT,
+            size=market.format_size(amount), limit_price=market.format_price(limit_price),
+            reduce_only=position_action is PositionAction.CLOSE,
+            time_in_force=None if is_market else CONSTANTS.TIME_IN_FORCE_GTC)
+        try:
+            response = await self._api_post(path_url=CONSTANTS.ORDERS_PATH_URL, data=self._auth.signed_body(action),
+                                             is_auth_required=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if _is_definite_rejection(error):
+                raise
+            # The order may have reached Vest even though its answer did not reach us: look it up by nonce
+            # rather than failing it (which would orphan it) or resending it (which would duplicate it).
+            exchange_order_id = await self._find_order_id_by_nonce(nonce)
+            if exchange_order_id is None:
+                raise
+            self.logger().info(f"Recovered order {order_id} ({exchange_order_id}) by nonce after: {error}")
+            return exchange_order_id, self._time()
+        return parse_order_id(response), self._time()
+
+    def _market_order_worst_price(self, trading_pair: str, is_buy: bool) -> Decimal:
+        """§3.6/§6.2: a MARKET order signs a worst price: mark x (1 ± slippage cap); Vest rejects worse fills
+        with 3001."""
+        if trading_pair in self._perpetual_trading.funding_info:
+            reference = self.get_funding_info(trading_pair).mark_price
+        else:
+            reference = Decimal(str(self.get_price(trading_pair, is_buy)))
+        return reference * (1 + self._market_order_slippage if is_buy else 1 - self._market_order_slippage)
+
+    async def _find_order_id_by_nonce(self, nonce: int) -> Optional[str]:
+        delay = CONSTANTS.ORDER_LOOKUP_INITIAL_DELAY
+        for _ in range(CONSTANTS.ORDER_LOOKUP_ATTEMPTS):
+            try:
+                orders = await self._fetch_orders({"nonce": nonce})
+                if orders:
+                    return orders[0].order_id
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.logger().debug(f"Order lookup by nonce {nonce} failed: {error}")
+            await self._sleep(delay)
+            delay *= 2
+        return None
+
+    async def _place_cancel(self, order_id: str, tracked_order: InFlightOrder) -> bool:
+        exchange_order_id = await tracked_order.get_exchange_order_id()
+        action = CancelAction(time=self._now_ms(), nonce=self._nonces.next(), order_id=exchange_order_id)
+        try:
+            # §3.7: `time` and `nonce` are also required in the query string (observed, C4).
+            await self._api_post(path_url=CONSTANTS.CANCEL_ORDER_PATH_URL, data=self._auth.signed_body(action),
+                                 params={"time": action.time, "nonce": action.nonce}, is_auth_required=True)
+        except VestAPIError as error:
+            if error.code != CONSTANTS.ERROR_ORDER_NOT_FOUND:
+                raise
+            # 3017: already filled or cancelled. Fetch the final state rather than guess it, and apply it. Our
+            # request cancelled nothing, so no PENDING_CANCEL follows (it would overwrite the final state).
+            await self._refresh_order(tracked_order, not_found_error=error)
+            return False
+        return True
+
+    async def _refresh_order(self, tracked_order: InFlightOrder, not_found_error: Exception):
+        try:
+            order = await self._fetch_tracked_order(tracked_order)
+        except VestAPIError:
+            raise not_found_error
+        self._apply_order(tracked_order, order)
+
+    async def _fetch_orders(self, params: Dict[str, Any]) -> List[VestOrder]:
+        response = await self._api_get(path_url=CONSTANTS.ORDERS_PATH_URL, params={**params, "time": self._now_ms()},
+                                       is_auth_required=True)
+        return parse_orders(response)
+
+    async def _fetch_tracked_order(self, tracked_order: InFlightOrder) -> VestOrder:
+        """The order's current row, by exchange id or, when its creation answer was lost, by nonce (§3.8)."""
+        nonce = nonce_of_client_order_id(tracked_order.client_order_id)
+        if tracked_order.exchange_order_id:
+            orders = await self._fetch_orders({"id": tracked_order.exchange_order_id})
+        elif nonce is not None:
+            orders = await self._fetch_orders({"nonce": nonce})
+        else:
+            orders = []
+        if not orders:
+            raise VestAPIError(CONSTANTS.ERROR_ORDER_NOT_FOUND, f"order {tracked_order.client_order_id} is unknown "
+                                                                "to Vest")
+        return orders[0]
+
+    async def _request_order_status(self, tracked_order: InFlightOrder) -> OrderUpdate:
+        return self._order_update(tracked_order, await self._fetch_tracked_order(tracked_order))
+
+    async def _all_trade_updates_for_order(self, order: InFlightOrder) -> List[TradeUpdate]:
+        if order.exchange_order_id is None and nonce_of_client_order_id(order.client_order_id) is None:
+            return []
+        trade_update = self._fill_trade_update(order, await self._fetch_tracked_order(order))
+        return [trade_update] if trade_update is not None else []
+
+    def _fill_trade_update(self, tracked_order: InFlightOrder, order: VestOrder) -> Optional[TradeUpdate]:
+        """The fill an order record carries, if any; a fill not seen before also records its settled funding."""
+        fill = order.fill()
+        if fill is None:
+            return None
+        if fill.trade_id not in tracked_order.order_fills:
+            self._record_funding_settlement(tracked_order.trading_pair, fill)
+        return self._trade_update(tracked_order, fill, order.reduce_only)
+
+    def _order_update(self, tracked_order: InFlightOrder, order: VestOrder) -> OrderUpdate:
+        misc_updates = None
+        if order.state is OrderState.FAILED:
+            # REJECTED carries Vest's code (§5.4); the failure event shows code and name.
+            misc_updates = {"error_type": order.error_name,
+                            "error_message": f"Vest rejected the order: {order.code} {order.error_name}"}
+        timestamp = (order.last_filled_time or order.post_time or self._now_ms()) * 1e-3
+        return OrderUpdate(trading_pair=tracked_order.trading_pair, update_timestamp=timestamp,
+                           new_state=order.state, client_order_id=tracked_order.client_order_id,
+                           exchange_order_id=order.order_id, misc_updates=misc_updates)
+
+    def _trade_update(self, tracked_order: InFlightOrder, fill: VestFill,
+                      reduce_only: Optional[bool] = None) -> TradeUpdate:
+        """One fill per `(order id, lastFilledTime)`; its fee is the growth of the cumulative `fees` (§5.4)."""
+        fees_so_far = sum((trade.fee.flat_fees[0].amount for trade in tracked_order.order_fills.values()
+                           if trade.trade_id != fill.trade_id and trade.fee.flat_fees), Decimal(0))
+        # The order's own position action; for an order tracked without one (NIL, e.g. restored), Vest's
+        # `reduceOnly` tells whether the fill could only close.
+        position_action = getattr(tracked_order, "position", PositionAction.NIL)
+        if position_action not in (PositionAction.OPEN, PositionAction.CLOSE):
+            position_action = PositionAction.CLOSE if reduce_only else PositionAction.OPEN
+        fee = TradeFeeBase.new_perpetual_fee(
+            fee_schema=self.trade_fee_schema(), position_action=position_action,
+            flat_fees=[TokenAmount(amount=fill.cumulative_fees - fees_so_far, token=CONSTANTS.COLLATERAL_TOKEN)])
+        return TradeUpdate(trade_id=fill.trade_id, client_order_id=tracked_order.client_order_id,
+                           exchange_order_id=tracked_order.exchange_order_id or fill.trade_id.rsplit("-", 1)[0],
+                           trading_pair=tracked_order.trading_pair, fill_timestamp=fill.timestamp,
+                           fill_price=fill.price, fill_base_amount=fill.size, fill_quote_amount=fill.size * fill.price,
+                           fee=fee)
+
+    def _apply_order(self, tracked_order: InFlightOrder, order: VestOrder):
+        """Fill first, then state, so Hummingbot sees OrderFilled before OrderCompleted."""
+        trade_update = self._fill_trade_update(tracked_order, order)
+        if trade_update is not None:
+            is_new = trade_update.trade_id not in tracked_order.order_fills
+            self._order_tracker.process_trade_update(trade_update)
+            if is_new:
+                self._schedule_account_refresh()  # positions and balances move with fills (§5.4: no push)
+        self._order_tracker.process_order_update(self._order_update(tracked_order, order))
+
+    # --------------------------------------------------------------------------------------------- user stream
+    async def _user_stream_event_listener(self):
+        async for message in self._iter_user_event_queue():
+            try:
+                if not isinstance(message, Mapping):
+                    # The data source queues decoded `{"channel", "data"}` dicts only.
+                    raise TypeError(f"user stream item is not a decoded message: {type(message).__name__}")
+                channel, data = parse_channel_message(message)
+                event = parse_account_event(data)
+                if event.event == CONSTANTS.WS_EVENT_ORDER:
+                    self._process_order_event(parse_orders([event.args])[0])
+                else:
+                    self._schedule_account_refresh()  # LP / TRANSFER move collateral (§5.4)
+            except asyncio.CancelledError:
+                raise
+            except VestMessageError as error:
+                self.logger().warning(f"Skipping malformed account_private message: {error}")
+            except Exception:
+                self.logger().exception("Unexpected error in user stream listener loop.")
+
+    def _process_order_event(self, order: VestOrder):
+        tracked_order = self._tracked_order_of(order)
+        if tracked_order is None:
+            self.logger().debug(f"Ignoring ORDER event of an untracked order {order.order_id}")
+            return
+        self._apply_order(tracked_order, order)
+
+    def _tracked_order_of(self, order: VestOrder) -> Optional[InFlightOrder]:
+        """By nonce (the client id's suffix), else by exchange id: partial events still carry both (§5.4)."""
+        fillable = self._order_tracker.all_fillable_orders
+        if order.nonce is not None:
+            tracked = fillable.get(client_order_id_for_nonce(order.nonce))
+            if tracked is not None:
+                return tracked
+        return self._order_tracker.all_fillable_orders_by_exchange_order_id.get(order.order_id)
+
+    # --------------------------------------------------------------------------------------------- account
+    async def _status_polling_loop_fetch_updates(self):
+        await safe_gather(self._update_account(), self._update_order_status())
+
+    async def _update_balances(self):
+        await self._update_account()
+
+    async def _update_positions(self):
+        await self._update_account()
+
+    async def _fetch_account(self) -> VestAccount:
+        response = await self._api_get(path_url=CONSTANTS.ACCOUNT_PATH_URL, params={"time": self._now_ms()},
+                                       is_auth_required=True)
+        return parse_account(response)
+
+    async def _update_account(self):
+        """Balances, positions and leverage all come from `GET /account` (§3.3); Vest pushes none of them."""
+        account = await self._fetch_account()
+        self._account_balances = {CONSTANTS.COLLATERAL_TOKEN: account.total_balance}
+        self._account_available_balances = {CONSTANTS.COLLATERAL_TOKEN: account.available_balance}
+        symbol_map = await self.trading_pair_symbol_map() if account.positions or account.leverages else {}
+        reported = set()
+        for position in account.positions:
+            trading_pair = symbol_map.get(position.symbol)
+            if trading_pair is None:
+                continue
+            side = PositionSide.LONG if position.is_long else PositionSide.SHORT
+            leverage = account.leverages.get(position.symbol, self.get_leverage(trading_pair))
+            key = self._perpetual_trading.position_key(trading_pair, side)
+            reported.add(key)
+            self._perpetual_trading.set_position(key, Position(
+                trading_pair=trading_pair, position_side=side, unrealized_pnl=position.unrealized_pnl,
+                entry_price=position.entry_price, amount=position.size if position.is_long else -position.size,
+                leverage=Decimal(leverage)))
+        for key in set(self._perpetual_trading.account_positions) - reported:
+            self._perpetual_trading.remove_position(key)  # positions Vest stopped reporting are gone
+        for symbol, leverage in account.leverages.items():
+            trading_pair = symbol_map.get(symbol)
+            if trading_pair is not None:
+                self._perpetual_trading.set_leverage(trading_pair, leverage)
+
+    def _schedule_account_refresh(self):
+        """One account refresh at a time after fills and transfers, however many events arrive."""
+        if self._account_refresh_task is None or self._account_refresh_task.done():
+            self._account_refresh_task = safe_ensure_future(self._update_account())
+
+    # --------------------------------------------------------------------------------------------- positions
+    async def _trading_pair_position_mode_set(self, mode: PositionMode, trading_pair: str) -> Tuple[bool, str]:
+        if mode is PositionMode.ONEWAY:
+            return True, ""
+        return False, "Vest keeps one net position per market: only ONEWAY position mode is supported."
+
+    async def _set_trading_pair_leverage(self, trading_pair: str, leverage: int) -> Tuple[bool, str]:
+        symbol = await self.exchange_symbol_associated_to_pair(trading_pair)
+        try:
+            response = await self._api_post(path_url=CONSTANTS.LEVERAGE_PATH_URL, is_auth_required=True,
+                                             data={"time": self._now_ms(), "symbol": symbol, "value": int(leverage)})
+            _, value = parse_leverage(response)
+        except VestAPIError as error:
+            if error.code == CONSTANTS.ERROR_DECREASE_LEVERAGE_WITH_POSITION:
+                return False, (f"{error}. Vest does not allow lowering leverage while a {trading_pair} position is "
+                               "open; close it first or keep the current leverage.")
+            return False, str(error)
+        except VestMessageError as error:
+            return False, f"Unexpected leverage response: {error}"
+        return value == int(leverage), "" if value == int(leverage) else f"Vest set leverage {value}"
+
+    async def _fetch_last_fee_payment(self, trading_pair: str) -> Tuple[float, Decimal, Decimal]:
+        """Vest has no funding-payment endpoint (§6.3). Funding settles into filled orders' `settledFunding`,
+        so the latest settlement seen on a fill is reported (an approximation documented in the README)."""
+        return self._last_funding_settlement.get(trading_pair, (0, Decimal(-1), Decimal(-1)))
+
+    def _record_funding_settlement(self, trading_pair: str, fill: VestFill):
+        """Called once per new fill. Settlements that the funding poll has not reported yet are added up, so
+        several fills between two polls make one payment of their total."""
+        if fill.settled_funding:
+            rate = (self.get_funding_info(trading_pair).rate if trading_pair in self._perpetual_trading.funding_info
+                    else Decimal(0))
+            amount = fill.settled_funding
+            previous = self._last_funding_settlement.get(trading_pair)
+            if previous is not None and previous[0] > self._last_funding_fee_payment_ts.get(trading_pair, 0):
+                amount += previous[2]
+            timestamp = max(fill.timestamp, previous[0]) if previous is not None else fill.timestamp
+            self._last_funding_settlement[trading_pair] = (timestamp, rate, amount)
+
+
+def _secret_text(value: Any) -> str:
+    """Config values arrive as plain strings from Hummingbot, or as SecretStr from a config map."""
+    if value is None:
+        return ""
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+
+
+def _json_or_text(text: str) -> Any:
+    return json.loads(text) if text else None
+
+
+def _error_of(payload: Any, http_status: int) -> Optional[VestAPIError]:
+    if isinstance(payload, list):
+        return None if http_status < 400 else parse_error_envelope(payload, http_status)
+    return parse_error_envelope(payload, http_status)
+
+
+def _is_not_found(error: Exception) -> bool:
+    return isinstance(error, VestAPIError) and error.code in CONSTANTS.ORDER_NOT_FOUND_ERROR_CODES
+
+
+def _is_definite_rejection(error: Exception) -> bool:
+    """A Vest answer that proves the order was not accepted; transport errors and 5xx prove nothing."""
+    return isinstance(error, VestAPIError) and (error.http_status is None or error.http_status < 500)
