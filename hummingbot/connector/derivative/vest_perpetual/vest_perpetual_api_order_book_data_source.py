@@ -60,7 +60,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self._pair_by_symbol: Dict[str, str] = {}  # "BTC-PERP" -> "BTC-USDC", for the `tickers` channel
         self._update_ids = itertools.count(1)  # Vest sends no sequence number (§2.7, §5.3): ours only grows
         self._request_ids = itertools.count(1)  # §5.2: every request carries a unique id
-        self._reported_problems: Set[Tuple[str, str]] = set()
+        self._reported_problems: Set[str] = set()  # log lines already warned on this connection
         self._received_channel_message = False
 
     # ------------------------------------------------------------------------------------------------ REST
@@ -248,7 +248,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
                 return
             channel, data = parse_channel_message(message)
         except VestMessageError as error:
-            self._log_once("websocket frame", f"Skipping malformed public websocket frame: {error}")
+            self._log_once(f"Skipping malformed public websocket frame: {error}")
             return
         self._received_channel_message = True
         if channel.endswith(CONSTANTS.WS_DEPTH_CHANNEL_SUFFIX):
@@ -258,17 +258,16 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         elif channel == CONSTANTS.WS_TICKERS_CHANNEL:
             queue_key = self._funding_info_messages_queue_key
         else:
-            self._log_once(channel, f"Skipping message of unknown public channel {channel}.")
+            self._log_once(f"Skipping message of unknown public channel {channel}.")
             return
         self._message_queue[queue_key].put_nowait((channel, data))
 
-    def _log_once(self, channel: str, text: str):
-        """A warning the first time this (channel, text) occurs on the current connection, debug afterwards."""
-        key = (channel, text)
-        if key in self._reported_problems:
+    def _log_once(self, text: str):
+        """A warning the first time this problem occurs on the current connection, debug afterwards."""
+        if text in self._reported_problems:
             self.logger().debug(text)
         else:
-            self._reported_problems.add(key)
+            self._reported_problems.add(text)
             self.logger().warning(text)
 
     def _pair_of(self, channel: str) -> Optional[str]:
@@ -287,7 +286,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         try:
             bids, asks = parse_depth(data)
         except VestMessageError as error:
-            self._log_once(channel, f"Skipping malformed {channel} message: {error}")
+            self._log_once(f"Skipping malformed {channel} message: {error}")
             return
         message_queue.put_nowait(self._snapshot_message(trading_pair, bids, asks))
 
@@ -300,7 +299,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         try:
             trade = parse_trade(data)
         except VestMessageError as error:
-            self._log_once(channel, f"Skipping malformed {channel} message: {error}")
+            self._log_once(f"Skipping malformed {channel} message: {error}")
             return
         message_queue.put_nowait(OrderBookMessage(OrderBookMessageType.TRADE, {
             "trading_pair": trading_pair,
@@ -316,14 +315,14 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         is skipped alone, so one broken market cannot stop the funding updates of the others."""
         channel, data = raw_message
         if not isinstance(data, list):
-            self._log_once(channel, f"Skipping malformed {channel} message: data is not a list")
+            self._log_once(f"Skipping malformed {channel} message: data is not a list")
             return
         next_funding = next_funding_timestamp(self._time())
         for row in data:
             try:
                 ticker = parse_ticker(row)
             except VestMessageError as error:
-                self._log_once(channel, f"Skipping malformed row of a {channel} message: {error}")
+                self._log_once(f"Skipping malformed row of a {channel} message: {error}")
                 continue
             trading_pair = self._pair_by_symbol.get(ticker.symbol)
             if trading_pair is not None:

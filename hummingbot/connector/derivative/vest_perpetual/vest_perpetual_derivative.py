@@ -283,14 +283,14 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return [market.trading_rule() for market in markets]
 
     def _initialize_trading_pair_symbols_from_exchange_info(self, exchange_info: Dict[str, Any]):
-        markets = self._read_markets(exchange_info)
+        markets = self._read_markets(exchange_info, log_rejected=False)  # the trading rules update logs them
         self._set_trading_pair_symbol_map(utils.build_symbol_map(
             {"symbol": m.symbol, "base": m.base, "quote": m.quote} for m in markets))
 
-    def _read_markets(self, exchange_info: Dict[str, Any]) -> List[VestMarket]:
-        """Tradable markets of `GET /exchangeInfo`; unreadable rows are logged and skipped (§2.1)."""
+    def _read_markets(self, exchange_info: Dict[str, Any], log_rejected: bool = True) -> List[VestMarket]:
+        """Tradable markets of `GET /exchangeInfo`; unreadable rows are skipped (§2.1)."""
         markets, rejected = parse_exchange_info(exchange_info)
-        for row, reason in rejected:
+        for row, reason in rejected if log_rejected else ():
             self.logger().error(f"Error parsing the trading pair rule {row}. Skipping. ({reason})")
         return [market for market in markets if market.is_trading]
 

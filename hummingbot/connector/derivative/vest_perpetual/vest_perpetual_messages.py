@@ -4,6 +4,7 @@ One function per payload kind; no I/O and no state. A payload that does not fit 
 readable reason, so callers log it once and move on. Section numbers refer to `shared/vest-api.md`.
 """
 import json
+from math import isfinite as _isfinite
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -343,20 +344,35 @@ def next_funding_timestamp(now_seconds: float) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # Depth and trades (§2.6, §2.7, §5.3)
 # ---------------------------------------------------------------------------------------------------------------
-def parse_depth(payload: Any) -> Tuple[List[List[str]], List[List[str]]]:
-    """`(bids, asks)` as [[price, size], …] string pairs, the form Hummingbot's order book rows take.
+def parse_depth(payload: Any) -> Tuple[List[Tuple[float, float]], List[Tuple[float, float]]]:
+    """`(bids, asks)` as (price, size) pairs in the float form Hummingbot's order book stores.
 
     Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3).
-    Levels are checked for shape only: this is the hot path and Hummingbot converts them itself.
+    Converting here is also the check: a level that is not two finite numbers would stall Hummingbot's book.
     """
     depth = _mapping(payload, "depth")
-    bids, asks = depth.get("bids"), depth.get("asks")
-    if not isinstance(bids, list) or not isinstance(asks, list):
-        raise VestMessageError("depth lacks 'bids' or 'asks' lists")
-    for level in bids + asks:
-        if not isinstance(level, list) or len(level) < 2:
-            raise VestMessageError(f"depth level is not [price, size]: {_short(level)}")
-    return bids, asks
+    return _depth_side(depth.get("bids"), "bids"), _depth_side(depth.get("asks"), "asks")
+
+
+def _depth_side(levels: Any, side: str) -> List[Tuple[float, float]]:
+    if not isinstance(levels, list):
+        raise VestMessageError(f"depth lacks a '{side}' list")
+    try:
+        rows = [(float(price), float(size)) for price, size, *_ in levels]
+        if all(_isfinite(price) and _isfinite(size) for price, size in rows):
+            return rows
+    except (TypeError, ValueError, OverflowError):
+        pass
+    bad = next(level for level in levels if not _is_depth_level(level))
+    raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(bad)}")
+
+
+def _is_depth_level(level: Any) -> bool:
+    try:
+        price, size, *_ = level
+        return _isfinite(float(price)) and _isfinite(float(size))
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 @dataclass(frozen=True)

@@ -203,8 +203,9 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
             self._forward(response.data, queue)
 
     def _forward(self, frame: Any, queue: asyncio.Queue):
-        """`account_private` messages go to the queue whole; PONG and acks are consumed (§5.2); a malformed frame
-        is logged in one warning line and skipped; another channel is reported once, then ignored."""
+        """`account_private` messages go to the queue whole; PONG and acks are consumed (§5.2); each malformed
+        frame is logged in one warning line and skipped; another channel is warned about the first time, then
+        logged at debug level."""
         try:
             message = decode_frame(frame)
             if is_control_reply(message):
@@ -215,6 +216,8 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
             return
         if channel == CONSTANTS.WS_ACCOUNT_PRIVATE_CHANNEL:
             queue.put_nowait(message)
-        elif channel not in self._reported_channels:
+        elif channel in self._reported_channels:
+            self.logger().debug(f"Ignoring a message of unexpected private channel {channel}.")
+        else:
             self._reported_channels.add(channel)
             self.logger().warning(f"Ignoring messages of unexpected private channel {channel}.")

@@ -9,7 +9,7 @@ import json
 import os
 import re
 from decimal import Decimal
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Tuple
 from unittest.mock import AsyncMock, patch
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,6 +32,7 @@ from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.data_type.funding_info import FundingInfoUpdate
 from hummingbot.core.data_type.order_book_message import OrderBookMessageType
 from hummingbot.core.web_assistant.connections.connections_factory import ConnectionsFactory
+from hummingbot.core.web_assistant.ws_assistant import WSAssistant
 from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
 from test.logger_mixin_for_test import LoggerMixinForTest
 
@@ -110,7 +111,6 @@ def ticker_row(symbol: str, mark: str = "64000.5", index: str = "64001.0", rate:
 
 
 class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsyncioWrapperTestCase):
-    level = 0
 
     async def asyncSetUp(self):
         await super().asyncSetUp()
@@ -294,7 +294,7 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.assertEqual([{"method": "SUBSCRIBE", "id": 1,
                            "params": ["tickers", "BTC-PERP@depth", "BTC-PERP@trades", "ETH-PERP@depth",
                                       "ETH-PERP@trades"]}], self.sent(ws))
-        self.assertIs(self.data_source._ws_assistant.__class__.__name__, "WSAssistant")
+        self.assertIsInstance(self.data_source._ws_assistant, WSAssistant)  # the live socket run-time calls use
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_a_pair_vest_does_not_list_is_left_out_of_the_subscription(self, ws_connect_mock):
@@ -312,8 +312,8 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         first, second = await self.collect(self.snapshots_listener, 2)
         self.assertEqual(OrderBookMessageType.SNAPSHOT, first.type)
         self.assertEqual({"trading_pair": BTC_PAIR, "update_id": first.update_id,
-                          "bids": [["64000.10", "0.5000"], ["63999.00", "1.0000"]],
-                          "asks": [["64001.20", "0.4000"]]}, first.content)
+                          "bids": [(64000.10, 0.5), (63999.0, 1.0)],
+                          "asks": [(64001.20, 0.4)]}, first.content)
         self.assertEqual(NOW, first.timestamp)
         self.assertGreater(second.update_id, first.update_id)
         self.assertEqual([], second.content["bids"])
@@ -325,7 +325,7 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.add_frame(ws, brotli.compress(json.dumps(depth_message(bids=[["2", "2"]])).encode()),
                        aiohttp.WSMsgType.BINARY)
         messages = await self.collect(self.snapshots_listener, 2)
-        self.assertEqual([[["1", "1"]], [["2", "2"]]], [message.content["bids"] for message in messages])
+        self.assertEqual([[(1.0, 1.0)], [(2.0, 2.0)]], [message.content["bids"] for message in messages])
 
     # -------------------------------------------------------------------------------------------- WS trades
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
@@ -401,18 +401,19 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.add_frame(ws, trade_message())
         snapshot = (await self.collect(self.snapshots_listener, 1))[0]
         trade = (await self.collect(self.trades_listener, 1))[0]
-        self.assertEqual([["1", "1"]], snapshot.content["bids"])
+        self.assertEqual([(1.0, 1.0)], snapshot.content["bids"])
         self.assertEqual("0x9a01", trade.trade_id)
         self.assertEqual([
             "Skipping malformed public websocket frame: frame is not valid JSON",
             "Skipping malformed public websocket frame: binary frame is neither UTF-8 JSON nor Brotli-compressed JSON",
             "Skipping malformed public websocket frame: message is not an object: list",
             "Skipping malformed public websocket frame: missing field 'channel'",
-            "Skipping malformed BTC-PERP@depth message: depth level is not [price, size]: ['64000']",
+            "Skipping malformed BTC-PERP@depth message: depth level is not [price, size] of finite numbers: ['64000']",
             "Skipping malformed BTC-PERP@depth message: depth is not an object: NoneType",
             "Skipping malformed BTC-PERP@trades message: field 'qty' is not a number: 'lots'",
         ], sorted(self.warnings(), key=lambda text: ("@" in text, "trades" in text)))
         self.assertFalse(any(record.exc_info for record in self.log_records))  # no stack traces
+        self.assertTrue(self.is_logged("DEBUG", "Skipping malformed public websocket frame: frame is not valid JSON"))
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_unknown_channels_are_warned_once_per_channel(self, ws_connect_mock):
@@ -432,7 +433,7 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.add_frame(ws, trade_message(symbol=SOL_SYMBOL))
         self.add_frame(ws, depth_message(bids=[["9", "9"]]))
         message = (await self.collect(self.snapshots_listener, 1))[0]
-        self.assertEqual([["9", "9"]], message.content["bids"])
+        self.assertEqual([(9.0, 9.0)], message.content["bids"])
         trades = asyncio.Queue()
         self.start(self.trades_listener(trades))
         await wait_until(lambda: self.data_source._message_queue["trade"].empty())

@@ -306,13 +306,15 @@ class TickerTest(unittest.TestCase):
 class DepthAndTradeTest(unittest.TestCase):
     def test_depth(self):
         bids, asks = messages.parse_depth(DEPTH)
-        self.assertEqual([["64000.10", "0.5000"], ["63999.00", "1.2000"]], bids)
-        self.assertEqual([["64001.20", "0.4000"]], asks)
+        self.assertEqual([(64000.10, 0.5), (63999.0, 1.2)], bids)
+        self.assertEqual([(64001.20, 0.4)], asks)
         self.assertEqual(([], []), messages.parse_depth({"bids": [], "asks": []}))
 
     def test_bad_depth(self):
         for payload in ({"bids": []}, {"bids": [], "asks": None}, {"bids": [["1"]], "asks": []},
-                        {"bids": [], "asks": ["1,2"]}, [], None):
+                        {"bids": [], "asks": ["1,2"]}, [], None, {"bids": [["abc", "1"]], "asks": []},
+                        {"bids": [["NaN", "1"]], "asks": []}, {"bids": [], "asks": [["1", "inf"]]},
+                        {"bids": [[None, "1"]], "asks": []}):
             with self.assertRaises(VestMessageError):
                 messages.parse_depth(payload)
 

@@ -103,7 +103,6 @@ class ControlledSleep:
 
 
 class VestPerpetualUserStreamDataSourceTests(LoggerMixinForTest, IsolatedAsyncioWrapperTestCase):
-    level = 0
 
     async def asyncSetUp(self):
         await super().asyncSetUp()
@@ -238,6 +237,7 @@ class VestPerpetualUserStreamDataSourceTests(LoggerMixinForTest, IsolatedAsyncio
         self.assertEqual(ORDER_NEW, await asyncio.wait_for(self.output.get(), 2))
         self.assertTrue(self.output.empty())
         self.assertEqual(["Ignoring messages of unexpected private channel tickers."], self.warnings())
+        self.assertTrue(self.is_logged("DEBUG", "Ignoring a message of unexpected private channel tickers."))
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_malformed_frames_are_logged_and_skipped(self, ws_connect_mock):
