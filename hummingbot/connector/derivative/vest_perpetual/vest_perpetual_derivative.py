@@ -518,6 +518,11 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             except Exception:
                 self.logger().exception("Unexpected error in user stream listener loop.")
 
+    def resync_after_user_stream_gap(self):
+        """Called by the user stream after a reconnection: fills and cancels of the gap come from one poll now
+        rather than at the next (long) poll interval."""
+        self._poll_notifier.set()
+
     def _process_order_event(self, order: VestOrder):
         tracked_order = self._tracked_order_of(order)
         if tracked_order is None:

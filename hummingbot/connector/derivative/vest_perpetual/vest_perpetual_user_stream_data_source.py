@@ -67,6 +67,7 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
         self._last_recv_time = 0.0
         self._received_message = False
         self._reported_channels: Set[str] = set()
+        self._has_subscribed = False
 
     @property
     def last_recv_time(self) -> float:
@@ -86,6 +87,10 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
                 ws = await self._connected_websocket_assistant()
                 self._ws_assistant = ws
                 await self._subscribe_channels(ws)
+                if self._has_subscribed:
+                    # Events of the gap are lost for good (§5.4 has no replay): let the connector poll them.
+                    self._connector.resync_after_user_stream_gap()
+                self._has_subscribed = True
                 await self._read_until_disconnected(ws, output)
             except asyncio.CancelledError:
                 raise

@@ -371,6 +371,7 @@ class VestPerpetualUserStreamDataSourceTests(LoggerMixinForTest, IsolatedAsyncio
         ws_connect_mock.side_effect = [first, second]
         self.start()
         await self.subscribed(first)
+        self.assertFalse(self.connector._poll_notifier.is_set())  # the first connection has no gap to recover
         self.close(first, code)
         await wait_until(lambda: self.sleep.waiting(CONSTANTS.WS_RECONNECT_DELAY_INITIAL))
         self.assertIn(f"Vest closed the private websocket with {code} {CONSTANTS.WS_CLOSE_CODES[code]}; "
@@ -379,6 +380,7 @@ class VestPerpetualUserStreamDataSourceTests(LoggerMixinForTest, IsolatedAsyncio
         self.assertEqual(KEY_2, self.listen_key_of(ws_connect_mock, 1))
         self.assertEqual(KEY_2, self.data_source._listen_key)
         self.assertEqual(2, calls_of(self.rest, "POST"))
+        self.assertTrue(self.connector._poll_notifier.is_set())  # events of the gap are polled at once
         self.add_frame(second, ORDER_NEW)  # a second connection after a drop receives events
         self.assertEqual(ORDER_NEW, await asyncio.wait_for(self.output.get(), 2))
 
