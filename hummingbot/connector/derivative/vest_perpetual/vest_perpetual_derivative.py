@@ -236,6 +236,15 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     def _is_order_not_found_during_cancelation_error(self, cancelation_exception: Exception) -> bool:
         return _is_not_found(cancelation_exception)
 
+    async def _handle_update_error_for_active_order(self, order: InFlightOrder, error: Exception):
+        """Only Vest saying the order does not exist counts towards "lost": Hummingbot's default also counts 429s,
+        5xx and timeouts of the status request, which would fail (then cancel) orders that are alive."""
+        if self._is_order_not_found_during_status_update_error(error) or isinstance(error, asyncio.TimeoutError):
+            await super()._handle_update_error_for_active_order(order, error)
+        else:
+            self.logger().warning(f"Error fetching status update for the active order {order.client_order_id}: "
+                                  f"{error}. Retrying at the next poll.")
+
     async def _update_time_synchronizer(self, pass_on_non_cancelled_error: bool = False):
         """Vest has no server-time endpoint (§2.8); `GET /account` answers with its `time`, which needs a key."""
         if not self._api_key:
@@ -357,9 +366,10 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             size=market.format_size(amount), limit_price=market.format_price(limit_price),
             reduce_only=position_action is PositionAction.CLOSE,
             time_in_force=None if is_market else CONSTANTS.TIME_IN_FORCE_GTC)
+        body = self._auth.signed_body(action)
         try:
-            response = await self._api_post(path_url=CONSTANTS.ORDERS_PATH_URL, data=self._auth.signed_body(action),
-                                             is_auth_required=True)
+            response = await self._api_post(path_url=CONSTANTS.ORDERS_PATH_URL, data=body, is_auth_required=True)
+            return parse_order_id(response), self._time()
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -372,7 +382,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 raise
             self.logger().info(f"Recovered order {order_id} ({exchange_order_id}) by nonce after: {error}")
             return exchange_order_id, self._time()
-        return parse_order_id(response), self._time()
 
     def _market_order_worst_price(self, trading_pair: str, is_buy: bool) -> Decimal:
         """§3.6/§6.2: a MARKET order signs a worst price: mark x (1 ± slippage cap); Vest rejects worse fills

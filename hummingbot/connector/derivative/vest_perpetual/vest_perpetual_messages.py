@@ -93,6 +93,14 @@ def _req_int(payload: Mapping[str, Any], key: str) -> int:
     return _int(_field(payload, key), key)
 
 
+def _opt_positive(payload: Mapping[str, Any], key: str) -> Optional[Decimal]:
+    """Sizes and prices of executions are strictly positive; anything else would book an impossible fill."""
+    value = _opt_decimal(payload, key)
+    if value is not None and value <= 0:
+        raise VestMessageError(f"field '{key}' must be positive: {_short(payload.get(key))}")
+    return value
+
+
 def _opt_int(payload: Mapping[str, Any], key: str) -> Optional[int]:
     value = payload.get(key)
     return None if value is None else _int(value, key)
@@ -456,7 +464,7 @@ def parse_order(payload: Any) -> VestOrder:
     symbol = row.get("symbol")
     # The WS execution event names settled funding `cumFunding`; REST calls it `settledFunding` (§5.4).
     funding_key = "settledFunding" if row.get("settledFunding") is not None else "cumFunding"
-    return VestOrder(
+    order = VestOrder(
         order_id=_req_str(row, "id"),
         nonce=_opt_int(row, "nonce"),
         status=status,
@@ -468,14 +476,17 @@ def parse_order(payload: Any) -> VestOrder:
         reduce_only=_opt_bool(row, "reduceOnly"),
         code=_code_of(row.get("code")),  # int in WS, string in one client (§3.8); unreadable -> None
         post_time=_opt_int(row, "postTime"),
-        last_filled_size=_opt_decimal(row, "lastFilledSize"),
-        last_filled_price=_opt_decimal(row, "lastFilledPrice"),
+        last_filled_size=_opt_positive(row, "lastFilledSize"),
+        last_filled_price=_opt_positive(row, "lastFilledPrice"),
         last_filled_time=_opt_int(row, "lastFilledTime"),
-        avg_filled_price=_opt_decimal(row, "avgFilledPrice"),
+        avg_filled_price=_opt_positive(row, "avgFilledPrice"),
         fees=_opt_decimal(row, "fees"),
         settled_funding=_opt_decimal(row, funding_key),
         realized_pnl=_opt_decimal(row, "realizedPnl"),
     )
+    if order.size is not None and order.last_filled_size is not None and order.last_filled_size > order.size:
+        raise VestMessageError(f"fill of {order.last_filled_size} exceeds the order size {order.size}")
+    return order
 
 
 def parse_orders(payload: Any) -> List[VestOrder]:

@@ -387,7 +387,10 @@ class OrderTest(unittest.TestCase):
                                         "fees": None})
         self.assertEqual(OrderState.PARTIALLY_FILLED, partial.state)
         self.assertEqual((Decimal("0.0050"), Decimal(0)), (partial.fill().size, partial.fill().cumulative_fees))
-        self.assertIsNone(messages.parse_order({**ORDER_FILLED, "lastFilledSize": "0"}).fill())
+        for impossible in ({"lastFilledSize": "0"}, {"lastFilledSize": "-0.01"}, {"lastFilledPrice": "0"},
+                           {"lastFilledSize": "100"}):  # zero, negative, zero price, over-fill
+            with self.assertRaises(VestMessageError):
+                messages.parse_order({**ORDER_FILLED, **impossible})
         self.assertIsNone(messages.parse_order({**ORDER_FILLED, "lastFilledTime": None}).fill())
         self.assertIsNone(messages.parse_order({**ORDER_FILLED, "lastFilledPrice": None}).fill())
 
