@@ -34,8 +34,9 @@ class SimulatedVenue:
     """Simulator + account + connector, started and ticking; `close()` undoes it all."""
 
     def __init__(self, trading_pairs: List[str], seed: int = 11, tick_interval: Optional[float] = 0.05,
-                 balance: Decimal = STARTING_BALANCE, **simulator_kwargs):
+                 balance: Decimal = STARTING_BALANCE, signing_key: str = SIGNING_KEY, **simulator_kwargs):
         self.trading_pairs = trading_pairs
+        self.signing_key = signing_key
         self.sim = VestSimulator(seed=seed, port=0, tick_interval=tick_interval, **simulator_kwargs)
         self.balance = balance
         self.connector: Optional[VestPerpetualDerivative] = None
@@ -51,9 +52,9 @@ class SimulatedVenue:
         self._env_patch = patch.dict(os.environ, {CONSTANTS.REST_URL_ENV_VAR: self.sim.rest_url,
                                                   CONSTANTS.WS_URL_ENV_VAR: self.sim.ws_url})
         self._env_patch.start()
-        self.account = self.sim.create_account(signing_private_key=SIGNING_KEY, balance=self.balance)
+        self.account = self.sim.create_account(signing_private_key=self.signing_key, balance=self.balance)
         self.connector = VestPerpetualDerivative(
-            vest_perpetual_api_key=self.account.api_key, vest_perpetual_signing_private_key=SIGNING_KEY,
+            vest_perpetual_api_key=self.account.api_key, vest_perpetual_signing_private_key=self.signing_key,
             vest_perpetual_account_group=self.account.account_group, trading_pairs=self.trading_pairs,
             trading_required=True)
         for event in MarketEvent:
