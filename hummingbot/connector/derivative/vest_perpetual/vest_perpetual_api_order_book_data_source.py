@@ -84,16 +84,22 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         return prices
 
     async def get_funding_info(self, trading_pair: str) -> FundingInfo:
-        """Mark, index and `oneHrFundingRate` of `GET /ticker/latest` (§2.2); Vest funds continuously, so the
-        next funding time reported is the top of the next hour (§6.3)."""
-        symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
-        for ticker in await self._latest_tickers([symbol]):
-            if ticker.symbol == symbol:
-                return FundingInfo(trading_pair=trading_pair, index_price=ticker.index_price,
-                                   mark_price=ticker.mark_price,
-                                   next_funding_utc_timestamp=next_funding_timestamp(self._time()),
-                                   rate=ticker.one_hr_funding_rate)
-        raise VestMessageError(f"/ticker/latest has no ticker for {symbol}")
+        return (await self.get_funding_infos([trading_pair]))[0]
+
+    async def get_funding_infos(self, trading_pairs: List[str]) -> List[FundingInfo]:
+        """Mark, index and `oneHrFundingRate` of `GET /ticker/latest` (§2.2), one request for all pairs; Vest funds
+        continuously, so the next funding time reported is the top of the next hour (§6.3)."""
+        pair_by_symbol = {await self._connector.exchange_symbol_associated_to_pair(pair): pair
+                          for pair in trading_pairs}
+        tickers = {ticker.symbol: ticker for ticker in await self._latest_tickers(pair_by_symbol)}
+        missing = [symbol for symbol in pair_by_symbol if symbol not in tickers]
+        if missing:
+            raise VestMessageError(f"/ticker/latest has no ticker for {', '.join(missing)}")
+        next_funding = next_funding_timestamp(self._time())
+        return [FundingInfo(trading_pair=pair, index_price=tickers[symbol].index_price,
+                            mark_price=tickers[symbol].mark_price, next_funding_utc_timestamp=next_funding,
+                            rate=tickers[symbol].one_hr_funding_rate)
+                for symbol, pair in pair_by_symbol.items()]
 
     async def _latest_tickers(self, symbols: Iterable[str]):
         response = await self._connector._api_get(path_url=CONSTANTS.TICKER_LATEST_PATH_URL,
