@@ -9,7 +9,7 @@ STAMP := $(VENV)/.deps-$(HUMMINGBOT_VERSION)
 CONNECTOR := hummingbot/connector/derivative/vest_perpetual
 SITE_CONNECTOR = $$($(PY) -c "import hummingbot, os; print(os.path.dirname(hummingbot.__file__))")/connector/derivative/vest_perpetual
 
-.PHONY: venv install dev test discovery demo cli bench faults soak clean
+.PHONY: venv install dev test discovery demo cli live-check bench faults soak clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,12 @@ demo: discovery
 CLI_ARGS ?= --simulator
 cli: install
 	$(PY) -m vest_hummingbot $(CLI_ARGS)
+
+# Opt-in check of the real venue (needs network). Keys from VEST_PERPETUAL_API_KEY / _SIGNING_KEY / _ACCOUNT_GROUP;
+# LIVE_ARGS="--domain vest_perpetual_testnet --place-order" places and cancels a minimum-size testnet order.
+LIVE_ARGS ?= --domain vest_perpetual_testnet
+live-check: install
+	$(PY) -m vest_hummingbot.live_check $(LIVE_ARGS)
 
 bench: dev
 	$(PY) bench/run.py
