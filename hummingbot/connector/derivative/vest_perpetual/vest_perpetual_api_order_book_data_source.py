@@ -11,8 +11,6 @@ import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple
 
-import aiohttp
-
 from hummingbot.connector.derivative.vest_perpetual import (
     vest_perpetual_constants as CONSTANTS,
     vest_perpetual_web_utils as web_utils,
@@ -33,7 +31,6 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages impo
 from hummingbot.core.data_type.funding_info import FundingInfo, FundingInfoUpdate
 from hummingbot.core.data_type.order_book_message import OrderBookMessage, OrderBookMessageType
 from hummingbot.core.data_type.perpetual_api_order_book_data_source import PerpetualAPIOrderBookDataSource
-from hummingbot.core.web_assistant.connections.data_types import WSJSONRequest
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
 from hummingbot.core.web_assistant.ws_assistant import WSAssistant
 from hummingbot.logger import HummingbotLogger
@@ -41,8 +38,6 @@ from hummingbot.logger import HummingbotLogger
 if TYPE_CHECKING:
     from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import VestPerpetualDerivative
 
-# Errors that mean "the network or the socket failed": logged as one warning line, then a reconnect.
-_NETWORK_ERRORS = (OSError, asyncio.TimeoutError, aiohttp.ClientError)
 
 
 class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
@@ -132,7 +127,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
                 await self._read_until_disconnected(ws)
             except asyncio.CancelledError:
                 raise
-            except _NETWORK_ERRORS as error:
+            except web_utils.NETWORK_ERRORS as error:
                 self.logger().warning(f"The public websocket connection was closed ({error}).")
             except Exception:
                 self.logger().exception("Unexpected error on the public websocket.")
@@ -221,21 +216,12 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             self._pair_by_channel.pop(channel, None)
 
     async def _send(self, ws: WSAssistant, method: str, params: List[str]):
-        await ws.send(WSJSONRequest(payload={"method": method, "params": params, "id": next(self._request_ids)}))
+        await ws.send(web_utils.ws_request(method, params, next(self._request_ids)))
 
     async def _read_until_disconnected(self, ws: WSAssistant):
         """Reads messages while an application PING goes out every WS_PING_INTERVAL (§5.2); whichever ends first
         (socket closed, send failed) ends the connection, and its error, if any, propagates."""
-        tasks = [asyncio.ensure_future(self._process_websocket_messages(ws)),
-                 asyncio.ensure_future(self._ping_periodically(ws))]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await web_utils.run_until_first_ends(self._process_websocket_messages(ws), self._ping_periodically(ws))
 
     async def _ping_periodically(self, ws: WSAssistant):
         while True:

@@ -15,8 +15,6 @@ import itertools
 import re
 from typing import TYPE_CHECKING, Any, Optional, Set
 
-import aiohttp
-
 from hummingbot.connector.derivative.vest_perpetual import (
     vest_perpetual_constants as CONSTANTS,
     vest_perpetual_web_utils as web_utils,
@@ -31,7 +29,6 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages impo
 )
 from hummingbot.core.data_type.user_stream_tracker_data_source import UserStreamTrackerDataSource
 from hummingbot.core.web_assistant.auth import AuthBase
-from hummingbot.core.web_assistant.connections.data_types import WSJSONRequest
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
 from hummingbot.core.web_assistant.ws_assistant import WSAssistant
 from hummingbot.logger import HummingbotLogger
@@ -39,8 +36,6 @@ from hummingbot.logger import HummingbotLogger
 if TYPE_CHECKING:
     from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import VestPerpetualDerivative
 
-# Errors that mean "the network or the socket failed": logged as one warning line, then a reconnect.
-_NETWORK_ERRORS = (OSError, asyncio.TimeoutError, aiohttp.ClientError)
 # Hummingbot's WSConnection reports a server close only as ConnectionError("... Close code = 4004 msg data: …") and
 # drops its aiohttp socket right away, so that text is the one place the close code (§5.1) survives.
 _CLOSE_CODE_PATTERN = re.compile(r"Close code = (\d+)")
@@ -96,7 +91,7 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
                 raise
             except ConnectionError as error:
                 self._on_close(error)
-            except _NETWORK_ERRORS as error:
+            except web_utils.NETWORK_ERRORS as error:
                 self.logger().warning(f"The private websocket failed ({error!r}).")
             except Exception:
                 self.logger().exception("Unexpected error on the private websocket.")
@@ -178,22 +173,13 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
         self.logger().info("Subscribed to the Vest account_private channel.")
 
     async def _send(self, ws: WSAssistant, method: str, params: list):
-        await ws.send(WSJSONRequest(payload={"method": method, "params": params, "id": next(self._request_ids)}))
+        await ws.send(web_utils.ws_request(method, params, next(self._request_ids)))
 
     async def _read_until_disconnected(self, ws: WSAssistant, output: asyncio.Queue):
         """Reads events while PINGs (§5.2) and listen-key keep-alives run; whichever ends first ends the
         connection, and its error, if any, propagates."""
-        tasks = [asyncio.ensure_future(self._process_websocket_messages(ws, output)),
-                 asyncio.ensure_future(self._ping_periodically(ws)),
-                 asyncio.ensure_future(self._keep_listen_key_alive())]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await web_utils.run_until_first_ends(self._process_websocket_messages(ws, output),
+                                             self._ping_periodically(ws), self._keep_listen_key_alive())
 
     async def _ping_periodically(self, ws: WSAssistant):
         """A first PING at once (its PONG marks the stream as live), then one every WS_PING_INTERVAL."""

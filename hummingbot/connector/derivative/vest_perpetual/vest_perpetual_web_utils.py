@@ -1,14 +1,21 @@
 """URL builders, throttler and web-assistants factory for Vest. No signing and no parsing live here."""
+import asyncio
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Coroutine, Dict, List, Optional
 from urllib.parse import urlencode
+
+import aiohttp
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.core.api_throttler.async_throttler import AsyncThrottler
 from hummingbot.core.web_assistant.auth import AuthBase
-from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest
+from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest, WSJSONRequest
 from hummingbot.core.web_assistant.rest_pre_processors import RESTPreProcessorBase
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
+
+
+# Errors that mean "the network or the socket failed": logged as one line, then a reconnect.
+NETWORK_ERRORS = (OSError, asyncio.TimeoutError, aiohttp.ClientError)
 
 
 def account_group_value(account_group: int) -> str:
@@ -64,6 +71,25 @@ def public_ws_url(domain: str = CONSTANTS.DOMAIN, account_group: int = CONSTANTS
 
 def private_ws_url(listen_key: str, account_group: int, domain: str = CONSTANTS.DOMAIN) -> str:
     return _ws_url(domain, account_group, {"listenKey": listen_key})
+
+
+def ws_request(method: str, params: List[str], request_id: int) -> WSJSONRequest:
+    """`{"method", "params", "id"}` (§5.2): PING, SUBSCRIBE and UNSUBSCRIBE share this shape."""
+    return WSJSONRequest(payload={"method": method, "params": params, "id": request_id})
+
+
+async def run_until_first_ends(*coroutines: Coroutine):
+    """Runs a connection's tasks (reader, PING, keep-alive) until one ends, then cancels the others; the error of
+    the one that ended, if any, propagates."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def create_throttler() -> AsyncThrottler:
