@@ -3,16 +3,13 @@
 Each class runs one scenario of `fault_scenarios.py` once (in `setUpClass`, on its own event loop) and its tests
 assert on separate aspects of the result, so a failure names the property that broke. The scenarios are seeded
 (simulator, fault streams); they wait on conditions with timeouts and never use a sleep as an assertion. Durations
-here are the short ones (the module runs in about a minute); `bench/fault_report.py` runs the same scenarios
-longer. The `soak`-marked class (a private drop under load, ~50 s) is left out of the default run
-(`pytest -m "not soak"`).
+here are the short ones (the whole module runs in about a minute); `bench/fault_report.py` runs the same scenarios
+longer.
 """
 import asyncio
 import logging
 import unittest
 from typing import Any, Callable, Dict
-
-import pytest
 
 from test.hummingbot.connector.derivative.vest_perpetual import fault_scenarios as scenarios
 
@@ -189,20 +186,6 @@ class ClockSkewTests(ScenarioTestCase):
 
     def test_nothing_stuck(self):
         self.assertEqual([], self.problems_about("stuck"), self.result.summary())
-
-
-@pytest.mark.soak
-class PrivateDropUnderLoadTests(ScenarioTestCase):
-    """5 orders/s on two pairs for 30 s (~150 orders fillable in Hummingbot's tracker), one private drop, 5 s more."""
-
-    @classmethod
-    def scenario(cls):
-        return scenarios.reconnect_under_load()
-
-    def test_the_gap_is_backfilled_within_15_s_of_the_last_order(self):
-        """The reconnection poll fetches every fillable order one by one, twice (fills, then state), through the
-        10/s limit it shares with POST /orders: with ~150 orders it needs ~45 s, so fills of the gap arrive late."""
-        self.assertTrue(self.details["reconciliation"].consistent, self.result.summary())
 
 
 if __name__ == "__main__":
