@@ -60,6 +60,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
 
     # ------------------------------------------------------------------------------------------------ REST
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
+        # Hummingbot's interface (and its float-based order book) takes floats here and in trade messages.
         """Newest trade of `GET /trades` (§2.6); the mark price of `/ticker/latest` (§2.2) when there is none."""
         prices: Dict[str, float] = {}
         untraded: Dict[str, str] = {}

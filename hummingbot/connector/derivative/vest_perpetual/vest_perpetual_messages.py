@@ -370,7 +370,7 @@ def _depth_side(levels: Any, side: str) -> List[Tuple[float, float]]:
         if all(_isfinite(price) and _isfinite(size) for price, size in rows):
             return rows
     except (TypeError, ValueError, OverflowError):
-        pass
+        pass  # fall through: find the offending level to name it in the error
     bad = next(level for level in levels if not _is_depth_level(level))
     raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(bad)}")
 

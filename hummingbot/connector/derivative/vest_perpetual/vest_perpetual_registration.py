@@ -90,6 +90,7 @@ def _register(args: argparse.Namespace) -> str:
     """Signs the SignerProof (§3.2), posts it and returns the text to print."""
     primary_key = _read_primary_key()
     signing_secret, signing_key = _new_signing_key()
+    # A standalone command: the wall clock, since no connector clock exists here.
     expiry_ms = int(time.time() * 1000) + args.expiry_days * 86_400_000
     registration = sign_signer_proof(primary_key, signing_key.address, expiry_ms,
                                      CONSTANTS.ROUTER_ADDRESSES[args.domain])
