@@ -324,13 +324,12 @@ def _depth_stages(frames: List[str], data_source, books: Dict[str, OrderBook]) -
         while not inbox.empty():
             inbox.get_nowait()
 
-    def stage_parse():
+    def stage_parse():  # drained per message, as the tracker does: a backlog of rows would time the GC instead
         for raw in raws:
             _drive(data_source._parse_order_book_snapshot_message(raw, outbox))
-        while not outbox.empty():
             outbox.get_nowait()
 
-    def stage_rows():  # Hummingbot's OrderBookMessage.bids / .asks (OrderBookRow per level, floats from strings)
+    def stage_rows():  # .bids / .asks as the tracker reads them (VestDepthSnapshotMessage: the prebuilt rows)
         for message in messages:
             message.bids
             message.asks
@@ -358,8 +357,7 @@ class TrackerRig:
         data_source = self.data_source
 
         async def snapshot(trading_pair: str):
-            bids, asks = first[trading_pair]["bids"], first[trading_pair]["asks"]
-            return data_source._snapshot_message(trading_pair, bids, asks)
+            return data_source._snapshot_message(trading_pair, first[trading_pair])
 
         async def no_socket():
             await asyncio.Event().wait()

@@ -30,6 +30,7 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages impo
 )
 from hummingbot.core.data_type.funding_info import FundingInfo, FundingInfoUpdate
 from hummingbot.core.data_type.order_book_message import OrderBookMessage, OrderBookMessageType
+from hummingbot.core.data_type.order_book_row import OrderBookRow
 from hummingbot.core.data_type.perpetual_api_order_book_data_source import PerpetualAPIOrderBookDataSource
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
 from hummingbot.core.web_assistant.ws_assistant import WSAssistant
@@ -38,6 +39,22 @@ from hummingbot.logger import HummingbotLogger
 if TYPE_CHECKING:
     from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import VestPerpetualDerivative
 
+
+
+class VestDepthSnapshotMessage(OrderBookMessage):
+    """A snapshot whose levels are already `OrderBookRow`s (built once by `parse_depth`).
+
+    Hummingbot's `OrderBookMessage.bids`/`.asks` rebuild rows from the content on every read; for a full 20-level
+    snapshot per push that doubled the cost of the depth path. The content still iterates as (price, amount, ...).
+    """
+
+    @property
+    def bids(self) -> List[OrderBookRow]:
+        return self.content["bids"]
+
+    @property
+    def asks(self) -> List[OrderBookRow]:
+        return self.content["asks"]
 
 
 class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
@@ -109,8 +126,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         response = await self._connector._api_get(path_url=CONSTANTS.DEPTH_PATH_URL,
                                                   params={"symbol": symbol, "limit": self._depth_limit},
                                                   limit_id=CONSTANTS.DEPTH_PATH_URL)
-        bids, asks = parse_depth(response)
-        return self._snapshot_message(trading_pair, bids, asks)
+        return self._snapshot_message(trading_pair, response)
 
     # ------------------------------------------------------------------------------------------------ WebSocket
     async def listen_for_subscriptions(self):
@@ -277,11 +293,11 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         if trading_pair is None:
             return
         try:
-            bids, asks = parse_depth(data)
+            message = self._snapshot_message(trading_pair, data)
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
             return
-        message_queue.put_nowait(self._snapshot_message(trading_pair, bids, asks))
+        message_queue.put_nowait(message)
 
     async def _parse_trade_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
         """One trade per `{sym}@trades` message; its side is the sign of `qty`, an unconfirmed convention (§2.6)."""
@@ -323,11 +339,13 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
                     trading_pair=trading_pair, index_price=ticker.index_price, mark_price=ticker.mark_price,
                     next_funding_utc_timestamp=next_funding, rate=ticker.one_hr_funding_rate))
 
-    def _snapshot_message(self, trading_pair: str, bids: List[List[str]], asks: List[List[str]]) -> OrderBookMessage:
-        """Levels stay strings: Hummingbot converts them when it applies the snapshot (hot path)."""
-        return OrderBookMessage(OrderBookMessageType.SNAPSHOT, {
+    def _snapshot_message(self, trading_pair: str, depth: Any) -> "VestDepthSnapshotMessage":
+        """The same parser for REST and WebSocket depth (§2.7, §5.3); raises VestMessageError on a bad payload."""
+        update_id = next(self._update_ids)
+        bids, asks = parse_depth(depth, update_id)
+        return VestDepthSnapshotMessage(OrderBookMessageType.SNAPSHOT, {
             "trading_pair": trading_pair,
-            "update_id": next(self._update_ids),
+            "update_id": update_id,
             "bids": bids,
             "asks": asks,
         }, timestamp=self._time())

@@ -4,8 +4,9 @@ One function per payload kind; no I/O and no state. A payload that does not fit 
 readable reason, so callers log it once and move on. Section numbers refer to `shared/vest-api.md`.
 """
 import json
-from math import isfinite as _isfinite
 from dataclasses import dataclass
+from itertools import chain, repeat
+from math import isfinite as _isfinite
 from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -16,12 +17,16 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_utils import 
 from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.data_type.in_flight_order import OrderState
+from hummingbot.core.data_type.order_book_row import OrderBookRow
 
 
 # Bounds that keep hostile numbers (1e999999999, 400-digit integers) from overflowing later arithmetic.
 _MAX_DECIMAL_EXPONENT = 64
 _INT_MIN, _INT_MAX = -2 ** 63, 2 ** 64
 _MAX_DECIMALS = 18
+# OrderBookRow is a namedtuple; `tuple.__new__(OrderBookRow, (price, size, update_id))` builds one without the
+# Python-level `__new__` that namedtuples add, which matters at 40 rows per depth message.
+_new_tuple = tuple.__new__
 
 
 class VestMessageError(ValueError):
@@ -126,7 +131,7 @@ def _opt_bool(payload: Mapping[str, Any], key: str) -> Optional[bool]:
 
 
 def _mapping(payload: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):  # `type is` first: the ABC check is slow
         raise VestMessageError(f"{what} is not an object: {type(payload).__name__}")
     return payload
 
@@ -146,7 +151,7 @@ def decode_frame(data: Union[str, bytes, bytearray, Mapping, list]) -> Any:
     Which one the current hosts send is unconfirmed; Hummingbot's WSConnection already parses text frames, so
     mappings and lists pass through unchanged.
     """
-    if isinstance(data, (Mapping, list)):
+    if type(data) is dict or isinstance(data, (Mapping, list)):  # `type is` first: the ABC check is slow
         return data
     if isinstance(data, str):
         text = data
@@ -219,7 +224,9 @@ def parse_channel_message(payload: Any) -> Tuple[str, Any]:
 
 def is_control_reply(payload: Any) -> bool:
     """PONG (`{"data":"PONG"}`, compared case-insensitively per §5.2) or a (UN)SUBSCRIBE ack `{"result","id"}`."""
-    if not isinstance(payload, Mapping) or "channel" in payload:
+    if type(payload) is not dict and not isinstance(payload, Mapping):  # `type is` first: the ABC check is slow
+        return False
+    if "channel" in payload:
         return False
     data = payload.get("data")
     return (isinstance(data, str) and data.upper() == CONSTANTS.WS_PONG_DATA) or ("result" in payload
@@ -352,35 +359,52 @@ def next_funding_timestamp(now_seconds: float) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # Depth and trades (§2.6, §2.7, §5.3)
 # ---------------------------------------------------------------------------------------------------------------
-def parse_depth(payload: Any) -> Tuple[List[Tuple[float, float]], List[Tuple[float, float]]]:
-    """`(bids, asks)` as (price, size) pairs in the float form Hummingbot's order book stores.
+def parse_depth(payload: Any, update_id: int = 0) -> Tuple[List[OrderBookRow], List[OrderBookRow]]:
+    """`(bids, asks)` as the `OrderBookRow`s Hummingbot's order book applies, built once, here.
 
-    Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3).
-    Converting here is also the check: a level that is not two finite numbers would stall Hummingbot's book.
+    Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3), so the
+    rows carry our `update_id`. Converting here is also the check: a level that is not two finite numbers would
+    stall Hummingbot's book.
     """
     depth = _mapping(payload, "depth")
-    return _depth_side(depth.get("bids"), "bids"), _depth_side(depth.get("asks"), "asks")
+    return _depth_side(depth.get("bids"), "bids", update_id), _depth_side(depth.get("asks"), "asks", update_id)
 
 
-def _depth_side(levels: Any, side: str) -> List[Tuple[float, float]]:
+_LIST_ONLY = {list}
+_PAIRS_ONLY = {2}
+
+
+def _depth_side(levels: Any, side: str, update_id: int) -> List[OrderBookRow]:
+    """The hot path of every depth push: C-level passes only (no Python loop per level), since this runs ~40
+    times per message. Anything unusual (levels with extra fields, bad numbers) takes the careful path."""
     if not isinstance(levels, list):
         raise VestMessageError(f"depth lacks a '{side}' list")
-    try:
-        rows = [(float(price), float(size)) for price, size, *_ in levels]
-        if all(_isfinite(price) and _isfinite(size) for price, size in rows):
-            return rows
-    except (TypeError, ValueError, OverflowError):
-        pass  # fall through: find the offending level to name it in the error
-    bad = next(level for level in levels if not _is_depth_level(level))
-    raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(bad)}")
+    if not levels:
+        return []
+    numbers = None
+    if set(map(type, levels)) == _LIST_ONLY and set(map(len, levels)) == _PAIRS_ONLY:
+        try:
+            numbers = list(map(float, chain.from_iterable(levels)))
+        except (TypeError, ValueError, OverflowError):
+            pass  # the careful path names the offending level
+    if numbers is None or not _isfinite(sum(numbers)):
+        numbers = list(chain.from_iterable(_depth_level(level) for level in levels))
+    interleaved = iter(numbers)
+    return list(map(_new_tuple, repeat(OrderBookRow), zip(interleaved, interleaved, repeat(update_id))))
 
 
-def _is_depth_level(level: Any) -> bool:
+def _depth_level(level: Any) -> Tuple[float, float]:
+    """`[price, size, ...]`: extra fields are ignored; the first two must be finite numbers."""
     try:
         price, size, *_ = level
-        return _isfinite(float(price)) and _isfinite(float(size))
+        if not isinstance(level, (list, tuple)):
+            raise TypeError
+        price, size = float(price), float(size)
+        if _isfinite(price) and _isfinite(size):
+            return price, size
     except (TypeError, ValueError, OverflowError):
-        return False
+        pass
+    raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(level)}")
 
 
 @dataclass(frozen=True)

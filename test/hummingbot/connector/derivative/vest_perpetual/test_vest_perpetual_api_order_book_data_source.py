@@ -31,6 +31,7 @@ from hummingbot.connector.test_support.network_mocking_assistant import NetworkM
 from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.data_type.funding_info import FundingInfoUpdate
 from hummingbot.core.data_type.order_book_message import OrderBookMessageType
+from hummingbot.core.data_type.order_book_row import OrderBookRow
 from hummingbot.core.web_assistant.connections.connections_factory import ConnectionsFactory
 from hummingbot.core.web_assistant.ws_assistant import WSAssistant
 from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
@@ -59,6 +60,10 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 2.0):
             await asyncio.sleep(0)
     await asyncio.wait_for(poll(), timeout)
 
+
+
+def price_levels(rows):
+    return [(row.price, row.amount) for row in rows]
 
 class ControlledSleep:
     """Stands in for a data source's `_sleep`: records delays; each call blocks until `release(delay)`."""
@@ -312,8 +317,10 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         first, second = await self.collect(self.snapshots_listener, 2)
         self.assertEqual(OrderBookMessageType.SNAPSHOT, first.type)
         self.assertEqual({"trading_pair": BTC_PAIR, "update_id": first.update_id,
-                          "bids": [(64000.10, 0.5), (63999.0, 1.0)],
-                          "asks": [(64001.20, 0.4)]}, first.content)
+                          "bids": [OrderBookRow(64000.10, 0.5, first.update_id),
+                                   OrderBookRow(63999.0, 1.0, first.update_id)],
+                          "asks": [OrderBookRow(64001.20, 0.4, first.update_id)]}, first.content)
+        self.assertIs(first.content["bids"], first.bids)  # rows are built once, not again on every read
         self.assertEqual(NOW, first.timestamp)
         self.assertGreater(second.update_id, first.update_id)
         self.assertEqual([], second.content["bids"])
@@ -325,7 +332,7 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.add_frame(ws, brotli.compress(json.dumps(depth_message(bids=[["2", "2"]])).encode()),
                        aiohttp.WSMsgType.BINARY)
         messages = await self.collect(self.snapshots_listener, 2)
-        self.assertEqual([[(1.0, 1.0)], [(2.0, 2.0)]], [message.content["bids"] for message in messages])
+        self.assertEqual([[(1.0, 1.0)], [(2.0, 2.0)]], [price_levels(message.bids) for message in messages])
 
     # -------------------------------------------------------------------------------------------- WS trades
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
@@ -401,7 +408,7 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.add_frame(ws, trade_message())
         snapshot = (await self.collect(self.snapshots_listener, 1))[0]
         trade = (await self.collect(self.trades_listener, 1))[0]
-        self.assertEqual([(1.0, 1.0)], snapshot.content["bids"])
+        self.assertEqual([(1.0, 1.0)], price_levels(snapshot.bids))
         self.assertEqual("0x9a01", trade.trade_id)
         self.assertEqual([
             "Skipping malformed public websocket frame: frame is not valid JSON",
@@ -433,7 +440,7 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.add_frame(ws, trade_message(symbol=SOL_SYMBOL))
         self.add_frame(ws, depth_message(bids=[["9", "9"]]))
         message = (await self.collect(self.snapshots_listener, 1))[0]
-        self.assertEqual([(9.0, 9.0)], message.content["bids"])
+        self.assertEqual([(9.0, 9.0)], price_levels(message.bids))
         trades = asyncio.Queue()
         self.start(self.trades_listener(trades))
         await wait_until(lambda: self.data_source._message_queue["trade"].empty())

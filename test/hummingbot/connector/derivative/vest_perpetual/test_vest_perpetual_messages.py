@@ -11,6 +11,7 @@ from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_messag
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import VestAPIError, VestMessageError
 from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.data_type.in_flight_order import OrderState
+from hummingbot.core.data_type.order_book_row import OrderBookRow
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                              suppress_health_check=[HealthCheck.too_slow])
@@ -305,16 +306,28 @@ class TickerTest(unittest.TestCase):
 
 class DepthAndTradeTest(unittest.TestCase):
     def test_depth(self):
-        bids, asks = messages.parse_depth(DEPTH)
-        self.assertEqual([(64000.10, 0.5), (63999.0, 1.2)], bids)
-        self.assertEqual([(64001.20, 0.4)], asks)
+        bids, asks = messages.parse_depth(DEPTH, update_id=7)
+        self.assertEqual([OrderBookRow(64000.10, 0.5, 7), OrderBookRow(63999.0, 1.2, 7)], bids)
+        self.assertEqual([OrderBookRow(64001.20, 0.4, 7)], asks)
+        self.assertIsInstance(bids[0], OrderBookRow)
         self.assertEqual(([], []), messages.parse_depth({"bids": [], "asks": []}))
+
+    def test_depth_levels_with_extra_fields_keep_price_and_size(self):
+        bids, asks = messages.parse_depth({"bids": [["10.5", "2", "x"], [9, 3.5, 1, 2]], "asks": [("11", "1")]}, 3)
+        self.assertEqual([(10.5, 2.0, 3), (9.0, 3.5, 3)], bids)
+        self.assertEqual([(11.0, 1.0, 3)], asks)
+
+    def test_finite_levels_whose_sum_overflows_are_kept(self):
+        bids, _ = messages.parse_depth({"bids": [["1e308", "1e308"], ["1e308", "1"]], "asks": []})
+        self.assertEqual([(1e308, 1e308, 0), (1e308, 1.0, 0)], bids)
 
     def test_bad_depth(self):
         for payload in ({"bids": []}, {"bids": [], "asks": None}, {"bids": [["1"]], "asks": []},
                         {"bids": [], "asks": ["1,2"]}, [], None, {"bids": [["abc", "1"]], "asks": []},
                         {"bids": [["NaN", "1"]], "asks": []}, {"bids": [], "asks": [["1", "inf"]]},
-                        {"bids": [[None, "1"]], "asks": []}):
+                        {"bids": [[None, "1"]], "asks": []}, {"bids": ["12", "34"], "asks": []},
+                        {"bids": [["1", "2", "3"], ["4"]], "asks": []}, {"bids": [{"1": 0, "2": 0}], "asks": []},
+                        {"bids": [["1", "2"]], "asks": [["1", "-inf"]]}):
             with self.assertRaises(VestMessageError):
                 messages.parse_depth(payload)
 
