@@ -95,11 +95,11 @@ class RateLimitTest(unittest.TestCase):
         for name, path in paths.items():
             self.assertIn(path, self.limits, f"{name} ({path}) has no rate limit")
 
-    def test_every_limit_but_the_pool_is_a_path_linked_to_the_pool(self):
+    def test_every_limit_but_the_pool_is_a_path_or_the_order_query_linked_to_the_pool(self):
         pool = self.limits[CONSTANTS.ALL_ENDPOINTS_LIMIT_ID]
         self.assertEqual(CONSTANTS.ALL_ENDPOINTS_LIMIT, pool.limit)
         self.assertEqual([], list(pool.linked_limits or []))
-        paths = set(_path_constants().values())
+        paths = set(_path_constants().values()) | {CONSTANTS.ORDERS_QUERY_LIMIT_ID}
         for limit_id, limit in self.limits.items():
             if limit_id == CONSTANTS.ALL_ENDPOINTS_LIMIT_ID:
                 continue

@@ -472,7 +472,7 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
         mock_api.get(url, status=status, body=body, callback=callback, repeat=repeat)
         return url
 
-    # Status mocks repeat: the connector reads GET /orders?id= once for fills and once for the status.
+    # Status mocks repeat (one poll after another). One `GET /orders?id=a,b,…` per poll gives fill and state together.
     def configure_completely_filled_order_status_response(self, order: InFlightOrder, mock_api: aioresponses,
                                                           callback: Optional[Callable] = lambda *args, **kwargs: None):
         return [self._mock_orders(mock_api, [order_row(order, "FILLED")], callback, repeat=True)]
@@ -506,7 +506,9 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
 
     def configure_erroneous_http_fill_trade_response(self, order: InFlightOrder, mock_api: aioresponses,
                                                      callback: Optional[Callable] = lambda *args, **kwargs: None):
-        return self._mock_orders(mock_api, error_body(1130, "Invalid parameter"), callback, status=400)
+        # Nothing to fail: Vest has no separate fills request, the fill comes in the status row (§3.8). A failing
+        # GET /orders is covered by configure_http_error_order_status_response.
+        return None
 
     def configure_full_fill_trade_response(self, order: InFlightOrder, mock_api: aioresponses,
                                            callback: Optional[Callable] = lambda *args, **kwargs: None):
@@ -614,6 +616,31 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
         self.configure_order_not_found_error_order_status_response(order=order, mock_api=mock_api)
         await self.exchange._update_order_status()
         self.assertEqual(1, self.exchange._order_tracker._order_not_found_records[order.client_order_id])
+
+    @aioresponses()
+    async def test_update_order_status_when_filled_correctly_processed_even_when_trade_fill_update_fails(
+            self, mock_api):
+        # OVERRIDE: the inherited test makes a separate fills request fail while the status request succeeds, and
+        # expects the completion without a fill event. Vest has no separate fills request: one GET /orders row
+        # carries the fill and the state (§3.8), so the same poll reports the fill, then the completion.
+        self.exchange._set_current_timestamp(1640780000)
+        self.exchange.start_tracking_order(
+            order_id=self.client_order_id_prefix + "1", exchange_order_id=str(self.expected_exchange_order_id),
+            trading_pair=self.trading_pair, order_type=OrderType.LIMIT, trade_type=TradeType.BUY,
+            price=Decimal("10000"), amount=Decimal("1"))
+        order: InFlightOrder = self.exchange.in_flight_orders[self.client_order_id_prefix + "1"]
+        self.assertIsNone(self.configure_erroneous_http_fill_trade_response(order=order, mock_api=mock_api))
+        [url] = self.configure_completely_filled_order_status_response(order=order, mock_api=mock_api)
+
+        await self.exchange._update_order_status()
+        await order.wait_until_completely_filled()
+        await asyncio.sleep(0.1)
+
+        self.assertEqual(1, len(self._all_executed_requests(mock_api, url)))
+        self.assertTrue(order.is_filled and order.is_done)
+        self.assertEqual([order.client_order_id], [event.order_id for event in self.order_filled_logger.event_log])
+        self.assertEqual([order.client_order_id],
+                         [event.order_id for event in self.buy_order_completed_logger.event_log])
 
     @aioresponses()
     async def test_update_balances(self, mock_api):

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 from unittest.mock import AsyncMock, patch
 
 import aiohttp
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
 from bidict import bidict
 from pydantic import SecretStr
 from yarl import URL
@@ -601,6 +601,73 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertEqual(OrderState.FAILED, update.new_state)
         self.assertEqual({"error_type": "MARGIN_CHECK_FAILED",
                           "error_message": "Vest rejected the order: 3002 MARGIN_CHECK_FAILED"}, update.misc_updates)
+
+    # =========================================================================================== status polling
+    def venue_rows(self, rows_by_id: Dict[str, Dict[str, Any]], requested: List[List[str]]):
+        """A GET /orders callback answering `id=a,b,…` from `rows_by_id` (unknown ids are simply absent, §3.8)."""
+        def answer(url, **kwargs):
+            ids = URL(str(url)).query["id"].split(",")
+            requested.append(ids)
+            return CallbackResult(body=json.dumps([rows_by_id[i] for i in ids if i in rows_by_id]))
+        return answer
+
+    def track_many(self, count: int) -> List[Any]:
+        return [self.track(client_order_id=client_order_id_for_nonce(nonce), exchange_order_id=f"0x{nonce:064x}")
+                for nonce in range(1, count + 1)]
+
+    async def test_status_poll_reads_all_orders_in_batches_and_applies_fill_and_state_from_each_row(self):
+        orders = self.track_many(120)
+        rows = {order.exchange_order_id: row(order.exchange_order_id, nonce=index + 1) for index, order in
+                enumerate(orders)}
+        for index in range(0, 120, 2):  # every other order filled while nobody listened
+            order_id = orders[index].exchange_order_id
+            rows[order_id] = row(order_id, nonce=index + 1, status="FILLED", fill_size="1.0000",
+                                 fill_price="29990.0", fill_time=1700000000500, fees="3")
+        requested: List[List[str]] = []
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), callback=self.venue_rows(rows, requested),
+                     repeat=True)
+            await self.exchange._update_order_status()
+            await wait_until(lambda: len(self.exchange.in_flight_orders) == 60, max_yields=2000)  # 60 completed
+
+            self.assertEqual([50, 50, 20], [len(ids) for ids in requested])
+            self.assertEqual(sorted(rows), sorted(i for ids in requested for i in ids))
+            filled = {orders[index].client_order_id for index in range(0, 120, 2)}
+            self.assertEqual(filled, {event.order_id for event in self.events_of(MarketEvent.OrderFilled)})
+            self.assertEqual(60, len(self.events_of(MarketEvent.OrderFilled)))
+            self.assertEqual(60, len(self.exchange.in_flight_orders))
+            self.assertTrue(all(order.current_state is OrderState.OPEN for order in self.exchange.in_flight_orders
+                                .values()))
+
+            requested.clear()  # the next poll leaves the filled (done) orders out
+            await self.exchange._update_order_status()
+            self.assertEqual(60, sum(len(ids) for ids in requested))
+            self.assertEqual(60, len(self.events_of(MarketEvent.OrderFilled)))
+            await asyncio.wait_for(self.exchange._account_refresh_task, 1)
+
+    async def test_order_without_exchange_id_is_looked_up_by_its_nonce(self):
+        self.track(client_order_id=client_order_id_for_nonce(7), exchange_order_id=None)
+        with aioresponses() as mock:
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([row(nonce=7)]))
+            await self.exchange._update_order_status()
+            [lookup] = calls(mock, "GET", url_with_query(CONSTANTS.ORDERS_PATH_URL))
+        self.assertEqual(7, lookup.kwargs["params"]["nonce"])
+        await wait_until(lambda: self.exchange.in_flight_orders["vest-7"].exchange_order_id == ORDER_ID)
+
+    async def test_a_failed_batch_leaves_its_orders_open_and_uncounted_and_an_absent_row_counts_as_not_found(self):
+        orders = self.track_many(2)
+        with aioresponses() as mock:
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), status=429, body=error_body(1003, "Rate limited"))
+            await self.exchange._update_order_status()
+            self.assertTrue(self.is_logged("WARNING", "Error fetching the status of 2 orders", partial=True))
+            self.assertEqual({}, self.exchange._order_tracker._order_not_found_records)
+
+            known = {orders[0].exchange_order_id: row(orders[0].exchange_order_id, nonce=1)}
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), callback=self.venue_rows(known, []))
+            await self.exchange._update_order_status()
+        self.assertEqual({orders[1].client_order_id: 1}, self.exchange._order_tracker._order_not_found_records)
+        self.assertTrue(all(order.is_open for order in orders))
 
     # =========================================================================================== account
     async def test_balances_positions_and_leverage_come_from_the_account(self):

@@ -69,9 +69,6 @@ class WebSocketDropTests(ScenarioTestCase):
         self.assertEqual([], self.details["unrecovered_private"], self.result.summary())
         self.assertGreaterEqual(self.details["private_reconnects"], self.details["private_drops"])
 
-    # Out of the default run until fixed: on a loaded machine 1-2 of ~28 fills made during a drop are reported after
-    # the wait (the reconnect poll is slow: two GET /orders per order under a 10/s limit). `make soak` runs it.
-    @pytest.mark.soak
     def test_every_venue_fill_is_reported_once_and_final_states_match(self):
         """Fills made while the private stream was down reach the connector only through REST; they must be
         backfilled within the settle time (15 s), not at the next 120 s long poll."""
