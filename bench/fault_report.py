@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from test.hummingbot.connector.derivative.vest_perpetual import fault_scenarios as scenarios  # noqa: E402
+from test.hummingbot.connector.derivative.vest_perpetual.fault_scenarios import headless  # noqa: E402
 
 # name -> (full-length factory, quick factory)
 RUNS: Dict[str, Tuple[Callable, Callable]] = {
@@ -34,6 +35,7 @@ RUNS: Dict[str, Tuple[Callable, Callable]] = {
     "dropped_order_response": (scenarios.dropped_order_response, scenarios.dropped_order_response),
     "cancel_fill_race": (scenarios.cancel_fill_race, scenarios.cancel_fill_race),
     "clock_skew": (scenarios.clock_skew, scenarios.clock_skew),
+    "reconnect_under_load": (scenarios.reconnect_under_load, scenarios.reconnect_under_load),
 }
 
 
@@ -66,6 +68,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     unknown = [n for n in names if n not in RUNS]
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    headless()
     logging.getLogger("hummingbot").setLevel(logging.CRITICAL)  # reconnect and refusal warnings are the point here
     results = asyncio.run(run_all(names, args.quick))
 
