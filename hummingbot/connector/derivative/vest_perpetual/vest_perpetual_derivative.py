@@ -45,6 +45,7 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_user_stream_d
     VestPerpetualUserStreamDataSource,
 )
 from hummingbot.connector.perpetual_derivative_py_base import PerpetualDerivativePyBase
+from hummingbot.connector.time_synchronizer import TimeSynchronizer
 from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.api_throttler.data_types import RateLimit
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PositionSide, TradeType
@@ -85,6 +86,27 @@ class NonceSource:
     def next(self) -> int:
         self._last = max(self._clock_ms(), self._last + 1)
         return self._last
+
+
+class CachedOffsetTimeSynchronizer(TimeSynchronizer):
+    """Hummingbot's synchroniser recomputes a numpy median and weighted mean of its samples on every `time()`
+    (~25 µs); the connector reads the clock for every nonce and every signed action. The offset only changes with
+    the samples, so it is computed once per set of samples."""
+
+    def __init__(self):
+        super().__init__()
+        self._offset_of_samples: Tuple[Tuple[float, ...], float] = ((), 0.0)
+
+    @property
+    def time_offset_ms(self) -> float:
+        samples = tuple(self._time_offset_ms)
+        if not samples:
+            return super().time_offset_ms  # no sample yet: the local clock, nothing to cache
+        cached_samples, offset = self._offset_of_samples
+        if samples != cached_samples:
+            offset = float(super().time_offset_ms)
+            self._offset_of_samples = (samples, offset)
+        return offset
 
 
 def client_order_id_for_nonce(nonce: int) -> str:
@@ -132,7 +154,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         super().__init__(balance_asset_limit, rate_limits_share_pct)
         self._set_order_book_tracker(VestOrderBookTracker(data_source=self._orderbook_ds,
                                                           trading_pairs=self.trading_pairs, domain=self.domain))
-        self._nonces = NonceSource(lambda: int(self._time_synchronizer.time() * 1e3))
+        self._time_synchronizer = CachedOffsetTimeSynchronizer()
+        self._nonces = NonceSource(self._now_ms)
 
     # --------------------------------------------------------------------------------------------- properties
     @property
@@ -206,6 +229,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     # --------------------------------------------------------------------------------------------- factories
     def _create_web_assistants_factory(self) -> WebAssistantsFactory:
+        # Hummingbot's __init__ has just built a stock AsyncThrottler, unused so far. Ours keeps its limits and share
+        # percentage and does its bookkeeping in floats, which takes ~0.2 ms off every request (web_utils).
+        self._throttler = web_utils.create_throttler(self._throttler.limits_pct * 100)
         return web_utils.build_api_factory(throttler=self._throttler, auth=self._auth,
                                            account_group=self._account_group)
 
@@ -567,9 +593,12 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                            fee=fee)
 
     def _apply_order(self, tracked_order: InFlightOrder, order: VestOrder):
-        """Fill first, then state, so Hummingbot sees OrderFilled before OrderCompleted."""
+        """Fill first, then state, so Hummingbot sees OrderFilled before OrderCompleted. A record that changes
+        neither the state nor the exchange id (the NEW event of an order its POST answer already opened, a poll of a
+        resting order) would be a no-op for Hummingbot's tracker: it is not queued as a task at all."""
         self._apply_fill(tracked_order, order)
-        self._order_tracker.process_order_update(self._order_update(tracked_order, order))
+        if (order.state, order.order_id) != (tracked_order.current_state, tracked_order.exchange_order_id):
+            self._order_tracker.process_order_update(self._order_update(tracked_order, order))
 
     def _apply_fill(self, tracked_order: InFlightOrder, order: VestOrder):
         trade_update = self._fill_trade_update(tracked_order, order)

@@ -21,12 +21,14 @@ from yarl import URL
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import (
+    CachedOffsetTimeSynchronizer,
     NonceSource,
     VestPerpetualDerivative,
     client_order_id_for_nonce,
     nonce_of_client_order_id,
 )
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import VestAPIError, VestMessageError
+from hummingbot.connector.time_synchronizer import TimeSynchronizer
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PositionSide, TradeType
 from hummingbot.core.data_type.funding_info import FundingInfo
 from hummingbot.core.data_type.in_flight_order import OrderState
@@ -303,6 +305,20 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertEqual(42, nonce_of_client_order_id("vest-42"))
         self.assertIsNone(nonce_of_client_order_id("vest-abc"))
         self.assertIsNone(nonce_of_client_order_id("12"))
+
+    def test_cached_offset_equals_hummingbots_and_follows_new_samples(self):
+        ours, stock = CachedOffsetTimeSynchronizer(), TimeSynchronizer()
+        self.assertIsInstance(self.exchange._time_synchronizer, CachedOffsetTimeSynchronizer)
+        with patch.object(TimeSynchronizer, "_time", return_value=NOW), \
+                patch.object(TimeSynchronizer, "_current_seconds_counter", return_value=NOW - 2.5):
+            self.assertAlmostEqual(stock.time_offset_ms, ours.time_offset_ms)  # no sample: the local clock
+            for sample in (120.0, -40.0, 3000.0, 15.5, 16.0, 17.0):  # the deque keeps the last 5
+                ours.add_time_offset_ms_sample(sample)
+                stock.add_time_offset_ms_sample(sample)
+                self.assertAlmostEqual(float(stock.time_offset_ms), ours.time_offset_ms)
+                self.assertAlmostEqual(stock.time(), ours.time())
+            ours.clear_time_offset_ms_samples()
+            self.assertAlmostEqual(2500.0, ours.time_offset_ms)
 
     async def test_start_network_seeds_the_nonce(self):
         with aioresponses() as mock:

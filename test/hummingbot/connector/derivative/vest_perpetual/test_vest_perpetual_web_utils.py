@@ -2,17 +2,20 @@
 import json
 import os
 import unittest
+from decimal import Decimal
 from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
+from hypothesis import given, settings, strategies as st
 
 from hummingbot.connector.derivative.vest_perpetual import (
     vest_perpetual_constants as CONSTANTS,
     vest_perpetual_web_utils as web_utils,
 )
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import VestPerpetualAuth
-from hummingbot.core.api_throttler.async_throttler import AsyncThrottler
+from hummingbot.core.api_throttler.async_throttler import AsyncRequestContext, AsyncThrottler
+from hummingbot.core.api_throttler.data_types import TaskLog
 from hummingbot.core.web_assistant.connections.connections_factory import ConnectionsFactory
 from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest
 
@@ -213,6 +216,47 @@ class FactoryTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual("restserver2", headers["xrestservermm"])
         self.assertEqual("application/json", headers["Content-Type"])
         self.assertEqual({}, json.loads(body))
+
+
+class FloatThrottlerTest(unittest.TestCase):
+    """`VestThrottler` must decide exactly as Hummingbot's throttler does; only its arithmetic is cheaper."""
+
+    NOW = 1_700_000_000.0
+    LIMIT_IDS = [CONSTANTS.ORDERS_PATH_URL, CONSTANTS.ORDERS_QUERY_LIMIT_ID, CONSTANTS.ACCOUNT_PATH_URL,
+                 CONSTANTS.REGISTER_PATH_URL]
+
+    def contexts(self, limit_id: str, ages: list):
+        """Ours and Hummingbot's context over the same task log (requests `ages` seconds old, cycling limits)."""
+        ours = web_utils.create_throttler()
+        stock = AsyncThrottler(CONSTANTS.RATE_LIMITS)
+        limits = ours._id_to_limit_map
+        logs = [TaskLog(timestamp=self.NOW - age, rate_limit=limits[self.LIMIT_IDS[i % len(self.LIMIT_IDS)]],
+                        weight=1) for i, age in enumerate(ages)]
+        logs += [TaskLog(timestamp=self.NOW - age, rate_limit=limits[CONSTANTS.ALL_ENDPOINTS_LIMIT_ID], weight=1)
+                 for age in ages]
+        ours._task_logs[:], stock._task_logs[:] = list(logs), list(logs)
+        return ours.execute_task(limit_id), stock.execute_task(limit_id)
+
+    @settings(max_examples=200, deadline=None)
+    @given(limit_index=st.integers(0, 3),
+           ages=st.lists(st.sampled_from([0.0, 0.3, 0.99, 1.0, 1.04, 1.05, 1.06, 2.0, 9.9, 10.5, 11.0]), max_size=40))
+    def test_decisions_and_flushes_match_hummingbots_throttler(self, limit_index, ages):
+        ours, stock = self.contexts(self.LIMIT_IDS[limit_index], ages)
+        self.assertIsInstance(ours, web_utils._FloatRequestContext)
+        with patch("time.time", return_value=self.NOW), patch.object(AsyncRequestContext, "_time",
+                                                                      return_value=self.NOW):
+            self.assertEqual(stock.within_capacity(), ours.within_capacity())
+            ours.flush()
+            stock.flush()
+        self.assertEqual([(t.timestamp, t.rate_limit.limit_id) for t in stock._task_logs],
+                         [(t.timestamp, t.rate_limit.limit_id) for t in ours._task_logs])
+
+    def test_a_full_limit_refuses_and_the_share_percentage_is_kept(self):
+        ours, _ = self.contexts(CONSTANTS.ORDERS_PATH_URL, [0.1] * 40)  # 10 of them on POST /orders
+        with patch.object(AsyncRequestContext, "_time", return_value=self.NOW):
+            self.assertFalse(ours.within_capacity())
+        halved = web_utils.create_throttler(limits_share_percentage=Decimal("50"))
+        self.assertEqual(5, halved._id_to_limit_map[CONSTANTS.ORDERS_PATH_URL].limit)
 
 
 class ExchangeInformationTest(unittest.TestCase):
