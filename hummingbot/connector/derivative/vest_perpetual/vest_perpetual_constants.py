@@ -94,6 +94,10 @@ LISTEN_KEY_KEEP_ALIVE_INTERVAL = 30 * 60
 LISTEN_KEY_KEEP_ALIVE_RETRIES = 3
 LISTEN_KEY_RETRY_DELAY = 5.0
 
+# §3.3: a status poll samples the clock from `GET /account` and then applies the same answer to balances and
+# positions, rather than asking twice; an answer older than this is fetched again.
+ACCOUNT_REUSE_SECONDS = 1.0
+
 # §5.2: clients ping every 20-30 s; no server idle timeout is documented.
 WS_PING_INTERVAL = 25.0
 WS_HEARTBEAT_INTERVAL = 30.0

@@ -6,6 +6,7 @@ Section numbers refer to `shared/vest-api.md`.
 """
 import asyncio
 import json
+import time
 from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -151,6 +152,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._markets: Dict[str, VestMarket] = {}  # by trading pair
         self._last_funding_settlement: Dict[str, Tuple[float, Decimal, Decimal]] = {}
         self._account_refresh_task: Optional[asyncio.Task] = None
+        self._clock_sample_account: Optional[Tuple[float, VestAccount]] = None  # (monotonic time, answer)
         super().__init__(balance_asset_limit, rate_limits_share_pct)
         self._set_order_book_tracker(VestOrderBookTracker(data_source=self._orderbook_ds,
                                                           trading_pairs=self.trading_pairs, domain=self.domain))
@@ -304,6 +306,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     async def _server_time_ms(self) -> float:
         account = await self._fetch_account()
+        self._clock_sample_account = (time.monotonic(), account)  # `_update_account` of the same poll applies it
         if account.server_time_ms is None:
             raise VestMessageError("account response has no 'time'")
         return account.server_time_ms
@@ -665,8 +668,13 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return parse_account(response)
 
     async def _update_account(self):
-        """Balances, positions and leverage all come from `GET /account` (§3.3); Vest pushes none of them."""
-        account = await self._fetch_account()
+        """Balances, positions and leverage all come from `GET /account` (§3.3); Vest pushes none of them. The
+        answer the status poll has just read for its clock sample is used once, if fresh, instead of a second read."""
+        sampled, self._clock_sample_account = self._clock_sample_account, None
+        if sampled is not None and time.monotonic() - sampled[0] <= CONSTANTS.ACCOUNT_REUSE_SECONDS:
+            account = sampled[1]
+        else:
+            account = await self._fetch_account()
         self._account_balances = {CONSTANTS.COLLATERAL_TOKEN: account.total_balance}
         self._account_available_balances = {CONSTANTS.COLLATERAL_TOKEN: account.available_balance}
         symbol_map = await self.trading_pair_symbol_map() if account.positions or account.leverages else {}

@@ -730,6 +730,24 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertEqual(Decimal("10"), self.exchange.get_balance("USDC"))
         self.assertEqual(OrderState.OPEN, order.current_state)
 
+    async def test_a_status_poll_reads_the_account_once_for_the_clock_and_the_balances(self):
+        self.exchange._time_synchronizer.clear_time_offset_ms_samples()
+        with aioresponses() as mock:
+            self._configure_account(mock, total="10", withdrawable="9")
+            await self.exchange._update_time_synchronizer()
+            await self.exchange._status_polling_loop_fetch_updates()  # no tracked order: no GET /orders
+            self.assertEqual(1, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+            self.assertEqual(Decimal("10"), self.exchange.get_balance("USDC"))
+            self.assertEqual(1, len(self.exchange._time_synchronizer._time_offset_ms))
+
+            await self.exchange._update_account()  # the sample is used once
+            self.assertEqual(2, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+            await self.exchange._update_time_synchronizer()
+            sampled_at, account = self.exchange._clock_sample_account
+            self.exchange._clock_sample_account = (sampled_at - CONSTANTS.ACCOUNT_REUSE_SECONDS - 1, account)
+            await self.exchange._update_account()  # too old: read again
+            self.assertEqual(4, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+
     async def test_position_mode_is_oneway_only(self):
         self.assertEqual([PositionMode.ONEWAY], self.exchange.supported_position_modes())
         self.assertEqual((True, ""), await self.exchange._trading_pair_position_mode_set(PositionMode.ONEWAY, PAIR))
