@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 from decimal import Decimal
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from hummingbot.connector.constants import s_decimal_NaN
 from hummingbot.connector.derivative.position import Position
@@ -153,6 +153,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._last_funding_settlement: Dict[str, Tuple[float, Decimal, Decimal]] = {}
         self._account_refresh_task: Optional[asyncio.Task] = None
         self._clock_sample_account: Optional[Tuple[float, VestAccount]] = None  # (monotonic time, answer)
+        self._pair_by_listed_symbol: Dict[str, str] = {}  # every listed market, halted ones too
+        self._unlisted_position_symbols: Set[str] = set()
         super().__init__(balance_asset_limit, rate_limits_share_pct)
         self._set_order_book_tracker(VestOrderBookTracker(data_source=self._orderbook_ds,
                                                           trading_pairs=self.trading_pairs, domain=self.domain))
@@ -353,6 +355,10 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         markets, rejected = parse_exchange_info(exchange_info)
         for row, reason in rejected if log_rejected else ():
             self.logger().error(f"Error parsing the trading pair rule {row}. Skipping. ({reason})")
+        # A halted market is not offered for trading, but a position outlives a halt or an equity market's closed
+        # hours (`tradingStatus`, §2.1): positions keep their pair through every listed market.
+        self._pair_by_listed_symbol = dict(utils.build_symbol_map(
+            {"symbol": m.symbol, "base": m.base, "quote": m.quote} for m in markets))
         return [market for market in markets if market.is_trading]
 
     async def _update_trading_fees(self):
@@ -677,11 +683,17 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             account = await self._fetch_account()
         self._account_balances = {CONSTANTS.COLLATERAL_TOKEN: account.total_balance}
         self._account_available_balances = {CONSTANTS.COLLATERAL_TOKEN: account.available_balance}
-        symbol_map = await self.trading_pair_symbol_map() if account.positions or account.leverages else {}
+        symbol_map = {}
+        if account.positions or account.leverages:
+            symbol_map = {**await self.trading_pair_symbol_map(), **self._pair_by_listed_symbol}
         reported = set()
         for position in account.positions:
             trading_pair = symbol_map.get(position.symbol)
             if trading_pair is None:
+                if position.symbol not in self._unlisted_position_symbols:  # once, not at every poll
+                    self._unlisted_position_symbols.add(position.symbol)
+                    self.logger().warning(f"Vest reports a position in {position.symbol}, a market missing from "
+                                          f"exchangeInfo; it is not shown until the market is listed again.")
                 continue
             side = PositionSide.LONG if position.is_long else PositionSide.SHORT
             leverage = account.leverages.get(position.symbol, self.get_leverage(trading_pair))

@@ -748,6 +748,27 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             await self.exchange._update_account()  # too old: read again
             self.assertEqual(4, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
 
+    async def test_a_position_in_a_halted_market_stays_visible_and_an_unlisted_one_is_reported(self):
+        info = exchange_info(symbol_row(symbol=SYMBOL, base="BTC", quote="USDC"),
+                             symbol_row(symbol="AAPL-USD-PERP", base="AAPL", quote="USD",
+                                        tradingStatus=CONSTANTS.SYMBOL_STATUS_HALT))
+        with aioresponses() as mock:
+            mock.get(rest_url(CONSTANTS.EXCHANGE_INFO_PATH_URL), body=json.dumps(info), repeat=True)
+            await self.exchange._update_trading_rules()
+            self._configure_account(mock, positions=[
+                position_row(symbol="AAPL-USD-PERP", is_long=False, size="3", entry_price="190"),
+                position_row(symbol="GONE-PERP", size="1")])
+            await self.exchange._update_positions()
+            await self.exchange._update_positions()
+        self.assertNotIn("AAPL-USD", self.exchange.trading_rules)  # not offered for trading
+        self.assertNotIn("AAPL-USD-PERP", await self.exchange.trading_pair_symbol_map())
+        [position] = self.exchange.account_positions.values()
+        self.assertEqual(("AAPL-USD", PositionSide.SHORT, Decimal("-3")),
+                         (position.trading_pair, position.position_side, position.amount))
+        warnings = [r for r in self.log_records if r.levelname == "WARNING" and "GONE-PERP" in r.getMessage()]
+        self.assertEqual(["Vest reports a position in GONE-PERP, a market missing from exchangeInfo; it is not shown "
+                          "until the market is listed again."], [r.getMessage() for r in warnings])  # once
+
     async def test_position_mode_is_oneway_only(self):
         self.assertEqual([PositionMode.ONEWAY], self.exchange.supported_position_modes())
         self.assertEqual((True, ""), await self.exchange._trading_pair_position_mode_set(PositionMode.ONEWAY, PAIR))
