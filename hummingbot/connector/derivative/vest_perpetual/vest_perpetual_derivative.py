@@ -660,7 +660,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     # --------------------------------------------------------------------------------------------- account
     async def _status_polling_loop_fetch_updates(self):
-        await safe_gather(self._update_account(), self._update_order_status())
+        # Hummingbot's poll has just sampled the clock from `GET /account`: that answer serves the balances too.
+        await safe_gather(self._update_account(reuse_clock_sample=True), self._update_order_status())
 
     async def _update_balances(self):
         await self._update_account()
@@ -673,11 +674,13 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                        is_auth_required=True)
         return parse_account(response)
 
-    async def _update_account(self):
+    async def _update_account(self, reuse_clock_sample: bool = False):
         """Balances, positions and leverage all come from `GET /account` (§3.3); Vest pushes none of them. The
-        answer the status poll has just read for its clock sample is used once, if fresh, instead of a second read."""
+        status poll applies the answer it has just read for its clock sample, if fresh, instead of reading twice;
+        a refresh after a fill always reads anew."""
         sampled, self._clock_sample_account = self._clock_sample_account, None
-        if sampled is not None and time.monotonic() - sampled[0] <= CONSTANTS.ACCOUNT_REUSE_SECONDS:
+        if reuse_clock_sample and sampled is not None and \
+                time.monotonic() - sampled[0] <= CONSTANTS.ACCOUNT_REUSE_SECONDS:
             account = sampled[1]
         else:
             account = await self._fetch_account()

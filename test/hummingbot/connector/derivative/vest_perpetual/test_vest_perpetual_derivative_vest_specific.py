@@ -740,13 +740,16 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             self.assertEqual(Decimal("10"), self.exchange.get_balance("USDC"))
             self.assertEqual(1, len(self.exchange._time_synchronizer._time_offset_ms))
 
-            await self.exchange._update_account()  # the sample is used once
+            await self.exchange._update_account(reuse_clock_sample=True)  # the sample is used once
             self.assertEqual(2, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
             await self.exchange._update_time_synchronizer()
             sampled_at, account = self.exchange._clock_sample_account
             self.exchange._clock_sample_account = (sampled_at - CONSTANTS.ACCOUNT_REUSE_SECONDS - 1, account)
-            await self.exchange._update_account()  # too old: read again
+            await self.exchange._update_account(reuse_clock_sample=True)  # too old: read again
             self.assertEqual(4, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+            await self.exchange._update_time_synchronizer()
+            await self.exchange._update_account()  # a refresh after a fill never reuses the poll's answer
+            self.assertEqual(6, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
 
     async def test_a_position_in_a_halted_market_stays_visible_and_an_unlisted_one_is_reported(self):
         info = exchange_info(symbol_row(symbol=SYMBOL, base="BTC", quote="USDC"),
