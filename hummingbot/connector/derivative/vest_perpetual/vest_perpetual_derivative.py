@@ -513,7 +513,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         the fill and the state together. As in Hummingbot's version, every fillable order (active, recently done,
         lost) gets its fill and only the active ones their state (the lost-order loop owns the rest); orders fully
         filled are left out, nothing more can happen to them. Orders whose creation answer was lost have no id yet
-        and are looked up by nonce, one by one."""
+        and are looked up by nonce, one by one (`_fetch_tracked_order`)."""
         active = self._order_tracker.active_orders
         orders = [order for order in self._order_tracker.all_fillable_orders.values() if not order.is_filled]
         by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
@@ -521,26 +521,35 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                    for start in range(0, len(by_exchange_id), CONSTANTS.ORDER_STATUS_BATCH_SIZE)]
         results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)}) for batch in batches),
                                     return_exceptions=True)
+        singles = [order for order in orders if not order.exchange_order_id]  # asked one by one, by nonce
         for batch, result in zip(batches, results):
             if isinstance(result, Exception):
                 self.logger().warning(f"Error fetching the status of {len(batch)} orders: {result}. Retrying at "
                                       "the next poll.")
+                continue
+            if not result and len(batch) > 1:
+                # §3.8 lists `id` as taking a comma-separated list; should a venue answer a list with nothing, each
+                # order is asked alone below rather than all being counted as unknown (and later failed).
+                singles.extend(by_exchange_id[exchange_order_id] for exchange_order_id in batch)
                 continue
             rows = {row.order_id: row for row in result}
             for exchange_order_id in batch:
                 tracked_order = by_exchange_id[exchange_order_id]
                 await self._apply_polled_order(tracked_order, rows.get(exchange_order_id),
                                                with_state=tracked_order.client_order_id in active)
-        for tracked_order in orders:
-            if not tracked_order.exchange_order_id and tracked_order.client_order_id in active:
-                try:
-                    order = await self._fetch_tracked_order(tracked_order)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as error:
+        for tracked_order in singles:
+            is_active = tracked_order.client_order_id in active
+            if not (is_active or tracked_order.exchange_order_id):
+                continue
+            try:
+                order = await self._fetch_tracked_order(tracked_order)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if is_active:
                     await self._handle_update_error_for_active_order(tracked_order, error)
-                else:
-                    await self._apply_polled_order(tracked_order, order, with_state=True)
+            else:
+                await self._apply_polled_order(tracked_order, order, with_state=is_active)
 
     async def _apply_polled_order(self, tracked_order: InFlightOrder, order: Optional[VestOrder], with_state: bool):
         """A polled row: fill then state for an active order, only the fill for a recently completed one."""

@@ -671,6 +671,24 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertEqual(7, lookup.kwargs["params"]["nonce"])
         await wait_until(lambda: self.exchange.in_flight_orders["vest-7"].exchange_order_id == ORDER_ID)
 
+    async def test_a_venue_answering_an_id_list_with_nothing_is_asked_order_by_order(self):
+        orders = self.track_many(3)
+        rows = {order.exchange_order_id: row(order.exchange_order_id, nonce=index + 1, status="CANCELLED")
+                for index, order in enumerate(orders)}
+
+        def single_ids_only(url, **kwargs):  # a venue that would not understand `id=a,b,c` (§3.8 says it does)
+            ids = URL(str(url)).query["id"].split(",")
+            return CallbackResult(body=json.dumps([rows[ids[0]]] if len(ids) == 1 else []))
+
+        with aioresponses() as mock:
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), callback=single_ids_only, repeat=True)
+            await self.exchange._update_order_status()
+            self.assertEqual(4, len(calls(mock, "GET", url_with_query(CONSTANTS.ORDERS_PATH_URL))))
+        await wait_until(lambda: not self.exchange.in_flight_orders)
+        self.assertEqual({order.client_order_id for order in orders},
+                         {event.order_id for event in self.events_of(MarketEvent.OrderCancelled)})
+        self.assertEqual({}, self.exchange._order_tracker._order_not_found_records)
+
     async def test_a_failed_batch_leaves_its_orders_open_and_uncounted_and_an_absent_row_counts_as_not_found(self):
         orders = self.track_many(2)
         with aioresponses() as mock:
