@@ -8,7 +8,9 @@ import asyncio
 import json
 import time
 from decimal import Decimal
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+
+from bidict import bidict
 
 from hummingbot.connector.constants import s_decimal_NaN
 from hummingbot.connector.derivative.position import Position
@@ -341,25 +343,23 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     # --------------------------------------------------------------------------------------------- markets
     async def _format_trading_rules(self, exchange_info_dict: Dict[str, Any]) -> List[TradingRule]:
-        markets = self._read_markets(exchange_info_dict)
+        markets = [market for market in self._read_markets(exchange_info_dict) if market.is_trading]
         self._markets = {market.trading_pair: market for market in markets}
         return [market.trading_rule() for market in markets]
 
     def _initialize_trading_pair_symbols_from_exchange_info(self, exchange_info: Dict[str, Any]):
         markets = self._read_markets(exchange_info, log_rejected=False)  # the trading rules update logs them
-        self._set_trading_pair_symbol_map(utils.build_symbol_map(
-            {"symbol": m.symbol, "base": m.base, "quote": m.quote} for m in markets))
+        # A halted market is not offered for trading, but a position outlives a halt or an equity market's closed
+        # hours (`tradingStatus`, §2.1): positions keep their pair through every listed market.
+        self._pair_by_listed_symbol = dict(_symbol_map(markets))
+        self._set_trading_pair_symbol_map(_symbol_map(market for market in markets if market.is_trading))
 
     def _read_markets(self, exchange_info: Dict[str, Any], log_rejected: bool = True) -> List[VestMarket]:
-        """Tradable markets of `GET /exchangeInfo`; unreadable rows are skipped (§2.1)."""
+        """Readable markets of `GET /exchangeInfo`, halted ones included; unreadable rows are skipped (§2.1)."""
         markets, rejected = parse_exchange_info(exchange_info)
         for row, reason in rejected if log_rejected else ():
             self.logger().error(f"Error parsing the trading pair rule {row}. Skipping. ({reason})")
-        # A halted market is not offered for trading, but a position outlives a halt or an equity market's closed
-        # hours (`tradingStatus`, §2.1): positions keep their pair through every listed market.
-        self._pair_by_listed_symbol = dict(utils.build_symbol_map(
-            {"symbol": m.symbol, "base": m.base, "quote": m.quote} for m in markets))
-        return [market for market in markets if market.is_trading]
+        return markets
 
     async def _update_trading_fees(self):
         """The per-symbol `takerFee` is authoritative (§6.3); every fill is a taker fill."""
@@ -503,8 +503,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         else:
             orders = []
         if not orders:
-            raise VestAPIError(CONSTANTS.ERROR_ORDER_NOT_FOUND, f"order {tracked_order.client_order_id} is unknown "
-                                                                "to Vest")
+            raise _unknown_to_vest(tracked_order)
         return orders[0]
 
     async def _update_order_status(self):
@@ -517,8 +516,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         active = self._order_tracker.active_orders
         orders = [order for order in self._order_tracker.all_fillable_orders.values() if not order.is_filled]
         by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
-        batches = [list(by_exchange_id)[start:start + CONSTANTS.ORDER_STATUS_BATCH_SIZE]
-                   for start in range(0, len(by_exchange_id), CONSTANTS.ORDER_STATUS_BATCH_SIZE)]
+        exchange_order_ids = list(by_exchange_id)
+        batches = [exchange_order_ids[start:start + CONSTANTS.ORDER_STATUS_BATCH_SIZE]
+                   for start in range(0, len(exchange_order_ids), CONSTANTS.ORDER_STATUS_BATCH_SIZE)]
         results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)}) for batch in batches),
                                     return_exceptions=True)
         singles = [order for order in orders if not order.exchange_order_id]  # asked one by one, by nonce
@@ -555,8 +555,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         """A polled row: fill then state for an active order, only the fill for a recently completed one."""
         if order is None:
             if with_state:
-                await self._handle_update_error_for_active_order(tracked_order, VestAPIError(
-                    CONSTANTS.ERROR_ORDER_NOT_FOUND, f"order {tracked_order.client_order_id} is unknown to Vest"))
+                await self._handle_update_error_for_active_order(tracked_order, _unknown_to_vest(tracked_order))
         elif with_state:
             self._apply_order(tracked_order, order)
         else:
@@ -765,6 +764,15 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 amount += previous[2]
             timestamp = max(fill.timestamp, previous[0]) if previous is not None else fill.timestamp
             self._last_funding_settlement[trading_pair] = (timestamp, rate, amount)
+
+
+def _symbol_map(markets: Iterable[VestMarket]) -> bidict:
+    return utils.build_symbol_map({"symbol": m.symbol, "base": m.base, "quote": m.quote} for m in markets)
+
+
+def _unknown_to_vest(tracked_order: InFlightOrder) -> VestAPIError:
+    """What Vest's empty answer to an order lookup means (§3.8), as the error Hummingbot's not-found hooks count."""
+    return VestAPIError(CONSTANTS.ERROR_ORDER_NOT_FOUND, f"order {tracked_order.client_order_id} is unknown to Vest")
 
 
 def _secret_text(value: Any) -> str:

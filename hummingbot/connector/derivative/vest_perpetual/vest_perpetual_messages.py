@@ -293,7 +293,6 @@ def parse_market(row: Any) -> VestMarket:
         trading_pair = trading_pair_of(row)
     except (KeyError, TypeError):
         raise VestMessageError("exchangeInfo symbol lacks 'base' or 'quote'") from None
-    status = row.get("tradingStatus", CONSTANTS.SYMBOL_STATUS_TRADING)
     size_decimals, price_decimals = _req_int(row, "sizeDecimals"), _req_int(row, "priceDecimals")
     if not (0 <= size_decimals <= _MAX_DECIMALS and 0 <= price_decimals <= _MAX_DECIMALS):
         raise VestMessageError(f"decimals out of range: size {size_decimals}, price {price_decimals}")
@@ -307,8 +306,13 @@ def parse_market(row: Any) -> VestMarket:
         init_margin_ratio=_req_decimal(row, "initMarginRatio"),
         maint_margin_ratio=_req_decimal(row, "maintMarginRatio"),
         taker_fee=_req_decimal(row, "takerFee"),
-        is_trading=status == CONSTANTS.SYMBOL_STATUS_TRADING,
+        is_trading=is_trading_symbol(row),
     )
+
+
+def is_trading_symbol(row: Mapping[str, Any]) -> bool:
+    """A symbol is tradable unless Vest marks it otherwise (`tradingStatus`, observed in C5, §2.1)."""
+    return row.get("tradingStatus", CONSTANTS.SYMBOL_STATUS_TRADING) == CONSTANTS.SYMBOL_STATUS_TRADING
 
 
 def parse_exchange_info(payload: Any) -> Tuple[List[VestMarket], List[Tuple[Any, VestMessageError]]]:
@@ -403,7 +407,7 @@ def _depth_level(level: Any) -> Tuple[float, float]:
         if _isfinite(price) and _isfinite(size):
             return price, size
     except (TypeError, ValueError, OverflowError):
-        pass
+        pass  # every way of failing ends in the same error below
     raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(level)}")
 
 

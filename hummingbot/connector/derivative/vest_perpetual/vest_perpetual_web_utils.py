@@ -1,7 +1,6 @@
 """URL builders, throttler and web-assistants factory for Vest. No signing and no parsing live here."""
 import asyncio
 import os
-import time
 from decimal import Decimal
 from typing import Any, Coroutine, Dict, List, Optional
 from urllib.parse import urlencode
@@ -9,6 +8,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import is_trading_symbol
 from hummingbot.core.api_throttler.async_request_context_base import MAX_CAPACITY_REACHED_WARNING_INTERVAL
 from hummingbot.core.api_throttler.async_throttler import AsyncRequestContext, AsyncThrottler
 from hummingbot.core.web_assistant.auth import AuthBase
@@ -103,7 +103,7 @@ class _FloatRequestContext(AsyncRequestContext):
     """
 
     def flush(self):
-        now = time.time()
+        now = self._time()
         margin = 1 + self._safety_margin_pct
         self._task_logs[:] = [task for task in self._task_logs
                               if now - task.timestamp <= task.rate_limit.time_interval * margin]
@@ -159,5 +159,5 @@ def build_api_factory(
 
 
 def is_exchange_information_valid(symbol_info: Dict[str, Any]) -> bool:
-    """A symbol is tradable unless Vest marks it otherwise (`tradingStatus`, observed in C5, §2.1)."""
-    return symbol_info.get("tradingStatus", CONSTANTS.SYMBOL_STATUS_TRADING) == CONSTANTS.SYMBOL_STATUS_TRADING
+    """Hummingbot's name for the rule the exchangeInfo parser applies (`tradingStatus`, §2.1)."""
+    return is_trading_symbol(symbol_info)

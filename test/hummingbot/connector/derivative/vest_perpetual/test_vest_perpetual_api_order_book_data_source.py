@@ -65,6 +65,7 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 2.0):
 def price_levels(rows):
     return [(row.price, row.amount) for row in rows]
 
+
 class ControlledSleep:
     """Stands in for a data source's `_sleep`: records delays; each call blocks until `release(delay)`."""
 
@@ -96,6 +97,9 @@ class ControlledSleep:
 
     def waiting(self, delay: float) -> bool:
         return any(blocked_delay == delay for blocked_delay, _ in self._blocked)
+
+    def count(self, delay: float) -> int:
+        return self.calls.count(delay)
 
 
 def depth_message(symbol: str = BTC_SYMBOL, bids=None, asks=None) -> Dict:
