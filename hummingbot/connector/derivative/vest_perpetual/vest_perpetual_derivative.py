@@ -260,7 +260,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         the clock offset is refreshed for the next request instead.
         """
         rest_assistant = await self._web_assistants_factory.get_rest_assistant()
-        url = overwrite_url or await self._api_request_url(path_url=path_url, is_auth_required=is_auth_required)
+        url = overwrite_url or web_utils.private_rest_url(path_url, domain=self.domain)  # one base for all (§1.1)
         response = await rest_assistant.execute_request_and_get_response(
             url=url, params=params, data=data, method=method, is_auth_required=is_auth_required, return_err=True,
             throttler_limit_id=limit_id or path_url, headers=headers)
@@ -398,14 +398,16 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     async def _place_order_and_process_update(self, order: InFlightOrder, **kwargs) -> str:
         """The base method, except that OPEN is applied only to an order still PENDING_CREATE. Vest fills or
         rejects a MARKET order at once, so its ORDER event can beat the POST answer (§5.4); an OPEN applied after
-        it would move a filled or failed order back to OPEN. Applied inline, so no queued update overtakes it."""
+        it would move a filled or failed order back to OPEN. Applied inline, so no queued update overtakes it, and
+        to the order in hand: the tracker's path would look it up again among every active and cached order."""
         exchange_order_id, update_timestamp = await self._place_order(
             order_id=order.client_order_id, trading_pair=order.trading_pair, amount=order.amount,
             trade_type=order.trade_type, order_type=order.order_type, price=order.price, **kwargs)
         if order.current_state is OrderState.PENDING_CREATE:
-            await self._order_tracker._process_order_update(OrderUpdate(
+            order.update_with_order_update(OrderUpdate(
                 client_order_id=order.client_order_id, exchange_order_id=str(exchange_order_id),
                 trading_pair=order.trading_pair, update_timestamp=update_timestamp, new_state=OrderState.OPEN))
+            self._order_tracker._trigger_order_creation(order, OrderState.PENDING_CREATE, OrderState.OPEN)
         elif order.exchange_order_id is None:
             order.update_exchange_order_id(str(exchange_order_id))
         return exchange_order_id
@@ -658,13 +660,16 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._apply_order(tracked_order, order)
 
     def _tracked_order_of(self, order: VestOrder) -> Optional[InFlightOrder]:
-        """By nonce (the client id's suffix), else by exchange id: partial events still carry both (§5.4)."""
-        fillable = self._order_tracker.all_fillable_orders
+        """By nonce (the client id's suffix), else by exchange id: partial events still carry both (§5.4). The
+        direct look-ups come first: the tracker's merged views copy every active and cached order on each read."""
+        tracker = self._order_tracker
         if order.nonce is not None:
-            tracked = fillable.get(client_order_id_for_nonce(order.nonce))
+            client_order_id = client_order_id_for_nonce(order.nonce)
+            tracked = (tracker.fetch_tracked_order(client_order_id) or tracker.fetch_cached_order(client_order_id)
+                       or tracker.lost_orders.get(client_order_id))
             if tracked is not None:
                 return tracked
-        return self._order_tracker.all_fillable_orders_by_exchange_order_id.get(order.order_id)
+        return tracker.all_fillable_orders_by_exchange_order_id.get(order.order_id)
 
     # --------------------------------------------------------------------------------------------- account
     async def _status_polling_loop_fetch_updates(self):

@@ -12,7 +12,8 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages impo
 from hummingbot.core.api_throttler.async_request_context_base import MAX_CAPACITY_REACHED_WARNING_INTERVAL
 from hummingbot.core.api_throttler.async_throttler import AsyncRequestContext, AsyncThrottler
 from hummingbot.core.web_assistant.auth import AuthBase
-from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest, WSJSONRequest
+from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest, RESTResponse, WSJSONRequest
+from hummingbot.core.web_assistant.rest_assistant import RESTAssistant
 from hummingbot.core.web_assistant.rest_pre_processors import RESTPreProcessorBase
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
 
@@ -142,6 +143,31 @@ def create_throttler(limits_share_percentage: Optional[Decimal] = None) -> Async
     return VestThrottler(CONSTANTS.RATE_LIMITS, limits_share_percentage=limits_share_percentage)
 
 
+class VestRESTAssistant(RESTAssistant):
+    """Hummingbot's assistant without the `deepcopy` of every request (~50 µs of each order's round trip).
+
+    The copy shields a caller's request from processors that change it. Vest's pre-processor and auth never change
+    a caller's headers dict; they rebind the request's `headers` to a new one. So a request given to `call` is
+    consumed, and `execute_request_and_get_response`, the connector's only way in, builds a new one per call.
+    """
+
+    async def call(self, request: RESTRequest, timeout: Optional[float] = None) -> RESTResponse:
+        request = await self._pre_process_request(request)
+        request = await self._authenticate(request)
+        sending = self._connection.call(request)
+        response = await (sending if timeout is None else asyncio.wait_for(sending, timeout))
+        return await self._post_process_response(response)
+
+
+class VestWebAssistantsFactory(WebAssistantsFactory):
+    """Hands out `VestRESTAssistant`s; WebSocket assistants are Hummingbot's."""
+
+    async def get_rest_assistant(self) -> RESTAssistant:
+        return VestRESTAssistant(connection=await self._connections_factory.get_rest_connection(),
+                                 throttler=self._throttler, rest_pre_processors=self._rest_pre_processors,
+                                 rest_post_processors=self._rest_post_processors, auth=self._auth)
+
+
 def build_api_factory(
         throttler: Optional[AsyncThrottler] = None,
         auth: Optional[AuthBase] = None,
@@ -151,7 +177,7 @@ def build_api_factory(
     Vest has no server-time endpoint (§2.8), so clock offset is sampled by the connector from `GET /account`'s
     `time` field instead of by a pre-processor.
     """
-    return WebAssistantsFactory(
+    return VestWebAssistantsFactory(
         throttler=throttler or create_throttler(),
         auth=auth,
         rest_pre_processors=[VestPerpetualRESTPreProcessor(account_group)],

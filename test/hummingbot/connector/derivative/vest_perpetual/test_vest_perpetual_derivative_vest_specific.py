@@ -580,6 +580,21 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertIsInstance(self.events_of(MarketEvent.OrderFilled)[0].trade_fee, DeductedFromReturnsTradeFee)
         self.assertTrue(order.is_filled)
 
+    async def test_late_fills_of_stopped_and_lost_orders_are_found_by_nonce(self):
+        """The ORDER-event look-up goes to the tracker's active, cached and lost orders directly, by nonce."""
+        stopped = self.track(client_order_id="vest-81", exchange_order_id=None)
+        lost = self.track(client_order_id="vest-82", exchange_order_id=None)
+        tracker = self.exchange._order_tracker
+        tracker.stop_tracking_order(stopped.client_order_id)
+        for _ in range(tracker.lost_order_count_limit + 1):
+            await tracker.process_order_not_found(lost.client_order_id)
+        self.assertIn(lost.client_order_id, tracker.lost_orders)
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            await self.feed_user_stream(self.filled_event(nonce=81, id="0x81"), self.filled_event(nonce=82, id="0x82"))
+            await wait_until(lambda: len(self.events_of(MarketEvent.OrderFilled)) == 2)
+        self.assertEqual(["vest-81", "vest-82"], [event.order_id for event in self.events_of(MarketEvent.OrderFilled)])
+
     async def test_user_stream_ignores_untracked_orders_and_skips_malformed_or_unknown_events(self):
         with aioresponses() as mock:
             self._configure_account(mock)

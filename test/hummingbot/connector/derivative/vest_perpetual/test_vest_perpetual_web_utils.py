@@ -217,6 +217,25 @@ class FactoryTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual("application/json", headers["Content-Type"])
         self.assertEqual({}, json.loads(body))
 
+    async def test_requests_are_not_deep_copied_and_the_callers_headers_stay_as_given(self):
+        with patch.dict(os.environ, {REST_ENV: self.base_url}):
+            url = web_utils.private_rest_url(CONSTANTS.ACCOUNT_PATH_URL)
+        factory = web_utils.build_api_factory(auth=VestPerpetualAuth(api_key="key-abc", signing_private_key=""))
+        rest = await factory.get_rest_assistant()
+        self.assertIsInstance(rest, web_utils.VestRESTAssistant)
+        caller_headers = {"Accept": "application/json"}
+        with patch("hummingbot.core.web_assistant.rest_assistant.deepcopy", side_effect=AssertionError("copied")):
+            for timeout in (None, 5.0):
+                response = await rest.call(RESTRequest(method=RESTMethod.GET, url=url, headers=caller_headers,
+                                                       is_auth_required=True), timeout=timeout)
+                self.assertEqual({"ok": True}, await response.json())
+        self.assertEqual({"Accept": "application/json"}, caller_headers)
+        self.assertEqual(2, len(self.received))
+        for _, path, headers, _ in self.received:
+            self.assertEqual("/v2/account", path)
+            self.assertEqual(("key-abc", "restserver0", "application/json"),
+                             (headers["X-API-KEY"], headers["xrestservermm"], headers["Accept"]))
+
 
 class FloatThrottlerTest(unittest.TestCase):
     """`VestThrottler` must decide exactly as Hummingbot's throttler does; only its arithmetic is cheaper."""
