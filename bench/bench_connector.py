@@ -660,7 +660,7 @@ def _quantile(values: List[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bench_round_trip(samples: int = 40, pace_s: float = 0.06, warmup: int = 3) -> Dict[str, float]:
+def bench_round_trip(samples: int = 100, pace_s: float = 0.06, warmup: int = 3) -> Dict[str, float]:
     """Milliseconds from `buy()` to the exchange order id (median), and of the bare aiohttp reference."""
     with quiet_logging():
         return asyncio.run(_round_trip(samples, pace_s, warmup))

@@ -66,7 +66,7 @@ BENCHMARKS: List[Benchmark] = [
               {"iterations": 500, "peer_iterations": 50, "repeats": 3}),
     Benchmark("depth", bc.bench_depth, {"messages": 2000, "repeats": 5}, {"messages": 300, "repeats": 3}),
     Benchmark("pipeline", bc.bench_depth_pipeline, {"messages": 20000}, {"messages": 2000}),
-    Benchmark("roundtrip", bc.bench_round_trip, {"samples": 40}, {"samples": 8}),
+    Benchmark("roundtrip", bc.bench_round_trip, {"samples": 100}, {"samples": 8}),
     Benchmark("ready", bc.bench_ready, {"pairs": 10, "timeout_s": 15.0}, {"pairs": 10, "timeout_s": 15.0}),
     Benchmark("memory", bc.bench_memory, {"messages": 100_000}, {"messages": 10_000, "warmup": 1000}),
     Benchmark("simulator", simulator_benchmark, {"orders": 3000}, {"orders": 500}),
