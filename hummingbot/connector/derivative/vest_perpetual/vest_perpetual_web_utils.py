@@ -1,16 +1,22 @@
 """URL builders, throttler and web-assistants factory for Vest. No signing and no parsing live here."""
 import asyncio
 import os
+import time
+from collections import deque
 from decimal import Decimal
-from typing import Any, Coroutine, Dict, List, Optional
+from typing import Any, Coroutine, Deque, Dict, List, Optional, Tuple
 from urllib.parse import urlencode
 
 import aiohttp
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import is_trading_symbol
-from hummingbot.core.api_throttler.async_request_context_base import MAX_CAPACITY_REACHED_WARNING_INTERVAL
-from hummingbot.core.api_throttler.async_throttler import AsyncRequestContext, AsyncThrottler
+from hummingbot.core.api_throttler.async_request_context_base import (
+    MAX_CAPACITY_REACHED_WARNING_INTERVAL,
+    AsyncRequestContextBase,
+)
+from hummingbot.core.api_throttler.async_throttler import AsyncThrottler
+from hummingbot.core.api_throttler.data_types import RateLimit
 from hummingbot.core.web_assistant.auth import AuthBase
 from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest, RESTResponse, WSJSONRequest
 from hummingbot.core.web_assistant.rest_assistant import RESTAssistant
@@ -96,47 +102,102 @@ async def run_until_first_ends(*coroutines: Coroutine):
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-class _FloatRequestContext(AsyncRequestContext):
-    """Hummingbot's request context with its bookkeeping in floats.
+class _Window:
+    """The requests one rate limit still counts, oldest first, and their total weight.
 
-    The stock `flush` and `within_capacity` build three Decimals from strings per logged request on every check:
-    at a few dozen requests per second that was ~0.2 ms on each order's path. Same rules, same warning.
+    Hummingbot keeps one list of every request and, per check, rebuilds it and sums it again for each limit. A window
+    per limit drops its expired head and keeps a running total instead, so a check costs the same however busy the
+    account is. The rule is Hummingbot's: a request counts while it is at most `time_interval` x (1 + safety margin)
+    old. Timestamps are appended in clock order; should the clock step back, expiry waits for the older head, which
+    only ever delays a request, never lets one through early.
     """
 
-    def flush(self):
-        now = self._time()
-        margin = 1 + self._safety_margin_pct
-        self._task_logs[:] = [task for task in self._task_logs
-                              if now - task.timestamp <= task.rate_limit.time_interval * margin]
+    __slots__ = ("rate_limit", "requests", "used")
 
-    def within_capacity(self) -> bool:
-        if self._rate_limit is None:
-            return True
-        now = self._time()
-        margin = self._safety_margin_pct
-        for rate_limit, weight in [(self._rate_limit, self._rate_limit.weight), *self._related_limits]:
-            limit_id = rate_limit.limit_id
-            capacity_used = sum(task.weight for task in self._task_logs if task.rate_limit.limit_id == limit_id and
-                                now - task.timestamp - task.rate_limit.time_interval * margin
-                                <= task.rate_limit.time_interval)
-            if capacity_used + weight > rate_limit.limit:
-                if self._last_max_cap_warning_ts < now - MAX_CAPACITY_REACHED_WARNING_INTERVAL:
-                    self.logger().notify(f"API rate limit on {limit_id} ({rate_limit.limit} calls per "
-                                         f"{rate_limit.time_interval}s) has almost reached. Limits used is "
-                                         f"{capacity_used} in the last {rate_limit.time_interval} seconds")
-                    AsyncRequestContext._last_max_cap_warning_ts = now
-                return False
-        return True
+    def __init__(self, rate_limit: RateLimit):
+        self.rate_limit = rate_limit
+        self.requests: Deque[Tuple[float, int]] = deque()
+        self.used = 0
+
+    def has_room(self, weight: int, now: float, margin: float) -> bool:
+        requests, span = self.requests, self.rate_limit.time_interval * margin
+        while requests and now - requests[0][0] > span:
+            self.used -= requests.popleft()[1]
+        return self.used + weight <= self.rate_limit.limit
+
+    def add(self, now: float, weight: int):
+        self.requests.append((now, weight))
+        self.used += weight
+
+
+class _WindowsContext:
+    """`async with throttler.execute_task(limit_id)`: waits until every window of the request has room, checking
+    every `retry_interval` as Hummingbot's context does."""
+
+    __slots__ = ("_throttler", "_windows")
+
+    def __init__(self, throttler: "VestThrottler", windows: Tuple[Tuple[_Window, int], ...]):
+        self._throttler, self._windows = throttler, windows
+
+    async def __aenter__(self):
+        while not self._throttler.admit(self._windows):
+            await asyncio.sleep(self._throttler._retry_interval)
+
+    async def __aexit__(self, *exc_info):
+        return None
 
 
 class VestThrottler(AsyncThrottler):
-    """Hummingbot's throttler (same limits, share percentage, lock and retry) with float bookkeeping."""
+    """Hummingbot's throttler rules (limits, linked pools, share percentage, safety margin, retry interval, the
+    "almost reached" warning) with one `_Window` per limit: ~0.2 ms less per request than the stock Decimal
+    bookkeeping, and no work that grows with the number of recent requests."""
 
-    def execute_task(self, limit_id: str) -> AsyncRequestContext:
-        rate_limit, related_rate_limits = self.get_related_limits(limit_id=limit_id)
-        return _FloatRequestContext(task_logs=self._task_logs, rate_limit=rate_limit,
-                                    related_limits=related_rate_limits, lock=self._lock,
-                                    safety_margin_pct=self._safety_margin_pct, retry_interval=self._retry_interval)
+    def set_rate_limits(self, rate_limits: List[RateLimit]):
+        super().set_rate_limits(rate_limits)
+        self._rebuild_windows()
+
+    def add_rate_limits(self, rate_limits: List[RateLimit]):
+        super().add_rate_limits(rate_limits)
+        self._rebuild_windows()
+
+    def _rebuild_windows(self):
+        """One window per limit id; a window that already exists keeps the requests it counts."""
+        windows: Dict[str, _Window] = getattr(self, "_windows", {})
+        for limit_id, rate_limit in self._id_to_limit_map.items():
+            window = windows.setdefault(limit_id, _Window(rate_limit))
+            window.rate_limit = rate_limit
+        self._windows = windows
+        self._windows_of_request: Dict[str, Tuple[Tuple[_Window, int], ...]] = {}
+
+    def execute_task(self, limit_id: str) -> _WindowsContext:
+        windows = self._windows_of_request.get(limit_id)
+        if windows is None:
+            rate_limit, related_limits = self.get_related_limits(limit_id=limit_id)
+            if rate_limit is None:
+                raise ValueError(f"No rate limit is defined for {limit_id!r}")
+            windows = tuple((self._windows[limit.limit_id], weight)
+                            for limit, weight in [(rate_limit, rate_limit.weight), *related_limits])
+            self._windows_of_request[limit_id] = windows
+        return _WindowsContext(self, windows)
+
+    def admit(self, windows: Tuple[Tuple[_Window, int], ...]) -> bool:
+        """Counts the request in every window if all have room; otherwise warns (at most every 30 s, like
+        Hummingbot) and counts nothing."""
+        now, margin = time.time(), 1 + self._safety_margin_pct
+        for window, weight in windows:
+            if not window.has_room(weight, now, margin):
+                self._warn_full(window.rate_limit, window.used, now)
+                return False
+        for window, weight in windows:
+            window.add(now, weight)
+        return True
+
+    def _warn_full(self, rate_limit: RateLimit, used: int, now: float):
+        if AsyncRequestContextBase._last_max_cap_warning_ts < now - MAX_CAPACITY_REACHED_WARNING_INTERVAL:
+            self.logger().notify(f"API rate limit on {rate_limit.limit_id} ({rate_limit.limit} calls per "
+                                 f"{rate_limit.time_interval}s) has almost reached. Limits used is {used} in the "
+                                 f"last {rate_limit.time_interval} seconds")
+            AsyncRequestContextBase._last_max_cap_warning_ts = now
 
 
 def create_throttler(limits_share_percentage: Optional[Decimal] = None) -> AsyncThrottler:

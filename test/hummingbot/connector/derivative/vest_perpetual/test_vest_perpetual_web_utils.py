@@ -1,4 +1,5 @@
 """URL builders, env overrides, the REST pre-processor and the factory (vest-api.md §1.1-§1.3, §3.1)."""
+import asyncio
 import json
 import os
 import unittest
@@ -14,8 +15,9 @@ from hummingbot.connector.derivative.vest_perpetual import (
     vest_perpetual_web_utils as web_utils,
 )
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import VestPerpetualAuth
-from hummingbot.core.api_throttler.async_throttler import AsyncRequestContext, AsyncThrottler
-from hummingbot.core.api_throttler.data_types import TaskLog
+from hummingbot.core.api_throttler.async_request_context_base import AsyncRequestContextBase
+from hummingbot.core.api_throttler.async_throttler import AsyncThrottler
+from hummingbot.core.api_throttler.data_types import RateLimit
 from hummingbot.core.web_assistant.connections.connections_factory import ConnectionsFactory
 from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest
 
@@ -237,45 +239,98 @@ class FactoryTest(unittest.IsolatedAsyncioTestCase):
                              (headers["X-API-KEY"], headers["xrestservermm"], headers["Accept"]))
 
 
-class FloatThrottlerTest(unittest.TestCase):
-    """`VestThrottler` must decide exactly as Hummingbot's throttler does; only its arithmetic is cheaper."""
+class WindowedThrottlerTest(unittest.TestCase):
+    """`VestThrottler` must admit exactly the requests Hummingbot's throttler admits; only its bookkeeping differs."""
 
     NOW = 1_700_000_000.0
     LIMIT_IDS = [CONSTANTS.ORDERS_PATH_URL, CONSTANTS.ORDERS_QUERY_LIMIT_ID, CONSTANTS.ACCOUNT_PATH_URL,
                  CONSTANTS.REGISTER_PATH_URL]
 
-    def contexts(self, limit_id: str, ages: list):
-        """Ours and Hummingbot's context over the same task log (requests `ages` seconds old, cycling limits)."""
-        ours = web_utils.create_throttler()
-        stock = AsyncThrottler(CONSTANTS.RATE_LIMITS)
-        limits = ours._id_to_limit_map
-        logs = [TaskLog(timestamp=self.NOW - age, rate_limit=limits[self.LIMIT_IDS[i % len(self.LIMIT_IDS)]],
-                        weight=1) for i, age in enumerate(ages)]
-        logs += [TaskLog(timestamp=self.NOW - age, rate_limit=limits[CONSTANTS.ALL_ENDPOINTS_LIMIT_ID], weight=1)
-                 for age in ages]
-        ours._task_logs[:], stock._task_logs[:] = list(logs), list(logs)
-        return ours.execute_task(limit_id), stock.execute_task(limit_id)
+    @staticmethod
+    def stock_admits(throttler: AsyncThrottler, limit_id: str) -> bool:
+        """One pass of Hummingbot's `acquire` loop body: flush, check, log."""
+        context = throttler.execute_task(limit_id)
+        context.flush()
+        if context.within_capacity():
+            context._log_acquired_task()
+            return True
+        return False
 
-    @settings(max_examples=200, deadline=None)
-    @given(limit_index=st.integers(0, 3),
-           ages=st.lists(st.sampled_from([0.0, 0.3, 0.99, 1.0, 1.04, 1.05, 1.06, 2.0, 9.9, 10.5, 11.0]), max_size=40))
-    def test_decisions_and_flushes_match_hummingbots_throttler(self, limit_index, ages):
-        ours, stock = self.contexts(self.LIMIT_IDS[limit_index], ages)
-        self.assertIsInstance(ours, web_utils._FloatRequestContext)
-        with patch("time.time", return_value=self.NOW), patch.object(AsyncRequestContext, "_time",
-                                                                      return_value=self.NOW):
-            self.assertEqual(stock.within_capacity(), ours.within_capacity())
-            ours.flush()
-            stock.flush()
-        self.assertEqual([(t.timestamp, t.rate_limit.limit_id) for t in stock._task_logs],
-                         [(t.timestamp, t.rate_limit.limit_id) for t in ours._task_logs])
+    @staticmethod
+    def ours_admits(throttler: web_utils.VestThrottler, limit_id: str) -> bool:
+        return throttler.admit(throttler.execute_task(limit_id)._windows)
 
-    def test_a_full_limit_refuses_and_the_share_percentage_is_kept(self):
-        ours, _ = self.contexts(CONSTANTS.ORDERS_PATH_URL, [0.1] * 40)  # 10 of them on POST /orders
-        with patch.object(AsyncRequestContext, "_time", return_value=self.NOW):
-            self.assertFalse(ours.within_capacity())
+    @settings(max_examples=300, deadline=None)
+    @given(share=st.sampled_from([None, Decimal("50")]),
+           steps=st.lists(st.tuples(st.integers(0, 3),
+                                    st.sampled_from([0.0, 0.0, 0.001, 0.02, 0.3, 0.99, 1.0, 1.04, 1.05, 1.06, 10.5])),
+                          max_size=80))
+    def test_every_request_is_admitted_or_refused_as_hummingbot_would(self, share, steps):
+        ours = web_utils.create_throttler(limits_share_percentage=share)
+        stock = AsyncThrottler(CONSTANTS.RATE_LIMITS, limits_share_percentage=share)
+        now = self.NOW
+        for limit_index, advance in steps:
+            now += advance
+            limit_id = self.LIMIT_IDS[limit_index]
+            with patch("time.time", return_value=now):
+                self.assertEqual(self.stock_admits(stock, limit_id), self.ours_admits(ours, limit_id),
+                                 f"{limit_id} at +{now - self.NOW:.3f} s")
+
+    def test_a_full_limit_waits_warns_once_and_the_share_percentage_is_kept(self):
+        throttler = web_utils.create_throttler()
+        with patch("time.time", return_value=self.NOW), \
+                patch.object(AsyncRequestContextBase, "_last_max_cap_warning_ts", 0.0), \
+                patch.object(throttler.logger(), "notify") as notify:
+            admitted = [self.ours_admits(throttler, CONSTANTS.ORDERS_PATH_URL) for _ in range(12)]
+        self.assertEqual([True] * 10 + [False] * 2, admitted)
+        notify.assert_called_once()
+        self.assertIn("API rate limit on /orders (10 calls per 1s) has almost reached", notify.call_args.args[0])
+        with patch("time.time", return_value=self.NOW + 1.06):  # past the window and its 5 % safety margin
+            self.assertTrue(self.ours_admits(throttler, CONSTANTS.ORDERS_PATH_URL))
         halved = web_utils.create_throttler(limits_share_percentage=Decimal("50"))
         self.assertEqual(5, halved._id_to_limit_map[CONSTANTS.ORDERS_PATH_URL].limit)
+
+    def test_the_shared_pool_limits_requests_of_every_path(self):
+        throttler = web_utils.create_throttler()
+        pool = throttler._id_to_limit_map[CONSTANTS.ALL_ENDPOINTS_LIMIT_ID].limit
+        paths = [CONSTANTS.ORDERS_PATH_URL, CONSTANTS.ORDERS_QUERY_LIMIT_ID, CONSTANTS.DEPTH_PATH_URL]
+        with patch("time.time", return_value=self.NOW):
+            admitted = sum(self.ours_admits(throttler, paths[i % 3]) for i in range(pool + 5))
+        self.assertEqual(pool, admitted)
+
+    def test_new_limits_keep_the_requests_already_counted(self):
+        throttler = web_utils.create_throttler()
+        with patch("time.time", return_value=self.NOW):
+            for _ in range(10):
+                self.assertTrue(self.ours_admits(throttler, CONSTANTS.ORDERS_PATH_URL))
+            throttler.set_rate_limits(CONSTANTS.RATE_LIMITS)
+            self.assertFalse(self.ours_admits(throttler, CONSTANTS.ORDERS_PATH_URL))
+            throttler.set_rate_limits([RateLimit(limit_id=limit.limit_id, limit=1000, time_interval=1)
+                                       for limit in CONSTANTS.RATE_LIMITS])
+            self.assertTrue(self.ours_admits(throttler, CONSTANTS.ORDERS_PATH_URL))
+
+    def test_an_unknown_limit_id_is_refused_by_name(self):
+        with self.assertRaisesRegex(ValueError, "No rate limit is defined for '/nowhere'"):
+            web_utils.create_throttler().execute_task("/nowhere")
+
+    def test_the_context_waits_for_room_then_enters(self):
+        throttler = web_utils.create_throttler()
+        clock = [self.NOW]
+        sleeps = []
+
+        async def fake_sleep(delay):
+            sleeps.append(delay)
+            clock[0] += delay
+
+        async def enter_eleven():
+            for _ in range(11):
+                async with throttler.execute_task(CONSTANTS.ORDERS_PATH_URL):
+                    pass
+
+        with patch("time.time", side_effect=lambda: clock[0]), \
+                patch.object(web_utils.asyncio, "sleep", fake_sleep), patch.object(throttler.logger(), "notify"):
+            asyncio.run(enter_eleven())
+        self.assertEqual([throttler._retry_interval] * 11, sleeps)  # 1.1 s later the first request left the window
 
 
 class ExchangeInformationTest(unittest.TestCase):
