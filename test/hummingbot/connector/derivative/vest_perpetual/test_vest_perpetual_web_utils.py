@@ -308,6 +308,8 @@ class WindowedThrottlerTest(unittest.TestCase):
             throttler.set_rate_limits([RateLimit(limit_id=limit.limit_id, limit=1000, time_interval=1)
                                        for limit in CONSTANTS.RATE_LIMITS])
             self.assertTrue(self.ours_admits(throttler, CONSTANTS.ORDERS_PATH_URL))
+            throttler.add_rate_limits([RateLimit(limit_id="/new", limit=1, time_interval=1)])
+            self.assertEqual([True, False], [self.ours_admits(throttler, "/new") for _ in range(2)])
 
     def test_an_unknown_limit_id_is_refused_by_name(self):
         with self.assertRaisesRegex(ValueError, "No rate limit is defined for '/nowhere'"):
