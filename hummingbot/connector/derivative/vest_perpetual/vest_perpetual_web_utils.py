@@ -109,7 +109,7 @@ class _Window:
     per limit drops its expired head and keeps a running total instead, so a check costs the same however busy the
     account is. The rule is Hummingbot's: a request counts while it is at most `time_interval` x (1 + safety margin)
     old. Timestamps are appended in clock order; should the clock step back, expiry waits for the older head, which
-    only ever delays a request, never lets one through early.
+    only ever delays a request, never lets one through early. A window never holds more than `limit` requests.
     """
 
     __slots__ = ("rate_limit", "requests", "used")
