@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import VestPerpetualDerivative
 
 
-
 class VestDepthSnapshotMessage(OrderBookMessage):
     """A snapshot whose levels are already `OrderBookRow`s (built once by `parse_depth`).
 
@@ -77,8 +76,8 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
 
     # ------------------------------------------------------------------------------------------------ REST
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
-        # Hummingbot's interface (and its float-based order book) takes floats here and in trade messages.
-        """Newest trade of `GET /trades` (§2.6); the mark price of `/ticker/latest` (§2.2) when there is none."""
+        """Newest trade of `GET /trades` (§2.6); the mark price of `/ticker/latest` (§2.2) when there is none.
+        Floats, here and in trade messages, because Hummingbot's interface and its order book take floats."""
         prices: Dict[str, float] = {}
         untraded: Dict[str, str] = {}
         for trading_pair in trading_pairs:

@@ -183,7 +183,7 @@ class VestThrottler(AsyncThrottler):
     def admit(self, windows: Tuple[Tuple[_Window, int], ...]) -> bool:
         """Counts the request in every window if all have room; otherwise warns (at most every 30 s, like
         Hummingbot) and counts nothing."""
-        now, margin = time.time(), 1 + self._safety_margin_pct
+        now, margin = self._time(), 1 + self._safety_margin_pct
         for window, weight in windows:
             if not window.has_room(weight, now, margin):
                 self._warn_full(window.rate_limit, window.used, now)
@@ -191,6 +191,12 @@ class VestThrottler(AsyncThrottler):
         for window, weight in windows:
             window.add(now, weight)
         return True
+
+    @staticmethod
+    def _time() -> float:
+        """Wall time, as Hummingbot's own throttler (`AsyncRequestContext._time`): rate limits are the venue's
+        seconds, not the strategy clock's."""
+        return time.time()
 
     def _warn_full(self, rate_limit: RateLimit, used: int, now: float):
         if AsyncRequestContextBase._last_max_cap_warning_ts < now - MAX_CAPACITY_REACHED_WARNING_INTERVAL:

@@ -592,18 +592,22 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
         self.assertEqual(CONSTANTS.COLLATERAL_TOKEN, self.exchange.get_sell_collateral_token(self.trading_pair))
 
     # ------------------------------------------------------------------------------------------ overrides
+    def _track_open_buy_order(self) -> InFlightOrder:
+        """The LIMIT BUY, with its exchange id, that the generic suite's status-poll tests track."""
+        self.exchange._set_current_timestamp(1640780000)
+        self.exchange.start_tracking_order(
+            order_id=self.client_order_id_prefix + "1", exchange_order_id=str(self.expected_exchange_order_id),
+            trading_pair=self.trading_pair, order_type=OrderType.LIMIT, trade_type=TradeType.BUY,
+            price=Decimal("10000"), amount=Decimal("1"))
+        return self.exchange.in_flight_orders[self.client_order_id_prefix + "1"]
+
     @aioresponses()
     async def test_update_order_status_when_request_fails_marks_order_as_not_found(self, mock_api):
         # OVERRIDE: the inherited test counts any failed status request (here HTTP 401) as "order not found".
         # Hummingbot fails, then cancels, an order after a few such counts, so 429s and 5xx bursts would kill live
         # Vest orders (the reliability suite shows it). Only Vest's own answer that the order is unknown counts;
         # the order stays open and uncounted, and the next poll retries.
-        self.exchange._set_current_timestamp(1640780000)
-        self.exchange.start_tracking_order(
-            order_id=self.client_order_id_prefix + "1", exchange_order_id=str(self.expected_exchange_order_id),
-            trading_pair=self.trading_pair, order_type=OrderType.LIMIT, trade_type=TradeType.BUY,
-            price=Decimal("10000"), amount=Decimal("1"))
-        order: InFlightOrder = self.exchange.in_flight_orders[self.client_order_id_prefix + "1"]
+        order = self._track_open_buy_order()
         url = self.configure_http_error_order_status_response(order=order, mock_api=mock_api)
 
         await self.exchange._update_order_status()
@@ -623,12 +627,7 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
         # OVERRIDE: the inherited test makes a separate fills request fail while the status request succeeds, and
         # expects the completion without a fill event. Vest has no separate fills request: one GET /orders row
         # carries the fill and the state (§3.8), so the same poll reports the fill, then the completion.
-        self.exchange._set_current_timestamp(1640780000)
-        self.exchange.start_tracking_order(
-            order_id=self.client_order_id_prefix + "1", exchange_order_id=str(self.expected_exchange_order_id),
-            trading_pair=self.trading_pair, order_type=OrderType.LIMIT, trade_type=TradeType.BUY,
-            price=Decimal("10000"), amount=Decimal("1"))
-        order: InFlightOrder = self.exchange.in_flight_orders[self.client_order_id_prefix + "1"]
+        order = self._track_open_buy_order()
         self.assertIsNone(self.configure_erroneous_http_fill_trade_response(order=order, mock_api=mock_api))
         [url] = self.configure_completely_filled_order_status_response(order=order, mock_api=mock_api)
 
