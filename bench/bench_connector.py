@@ -5,7 +5,7 @@ medians and prints the table. Everything is bounded in count and time and stays 
 
 * `bench_sign`: `VestPerpetualAuth.sign(OrderAction)`; floor: keccak + coincurve sign of a 32-byte digest;
   peer: eth-account's default path.
-* `bench_depth`: WS depth frame -> data source -> OrderBookMessage -> `OrderBook.restore_from_snapshot_and_diffs`;
+* `bench_depth`: WS depth text frame -> data source -> OrderBookMessage -> `OrderBook.restore_from_snapshot_and_diffs`;
   reference: `json.loads` of the same frames.
 * `bench_depth_pipeline`: the same frames through a real `OrderBookTracker` and its asyncio tasks (context).
 * `bench_round_trip`: `buy()` -> exchange order id known, real connector against the simulator; reference: a
@@ -264,9 +264,10 @@ def subscribed_data_source(pair_by_symbol: Dict[str, str]) -> VestPerpetualAPIOr
 def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
     """Microseconds per WS depth message through the connector + Hummingbot order book, vs `json.loads` alone.
 
-    Per frame, in the order production runs it: `json.loads` (Hummingbot's WSConnection decodes text frames) ->
-    `data_source._route` (frame decoder, channel router, queue) -> `_parse_order_book_snapshot_message` (parser ->
-    OrderBookMessage) -> `OrderBook.restore_from_snapshot_and_diffs(message, past_diffs)`, the call
+    Per frame, in the order production runs it: the text frame as `VestWSConnection` hands it over (undecoded) ->
+    `data_source._route` (push envelope, channel router, queue) -> `_parse_order_book_snapshot_message` (typed
+    decode of `data` -> rows -> OrderBookMessage) -> `OrderBook.restore_from_snapshot_and_diffs(message,
+    past_diffs)`, the call
     `OrderBookTracker._track_single_book` makes (it builds the OrderBookRows and calls `apply_snapshot`).
     Also returns a per-stage breakdown (`stage_*_us`).
     """
@@ -280,7 +281,7 @@ def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
 
     def full_path():
         for frame in frames:
-            route(loads(frame))
+            route(frame)
             _drive(parse(inbox.get_nowait(), outbox))
             message = outbox.get_nowait()
             books[message.content["trading_pair"]].restore_from_snapshot_and_diffs(message, list(past_diffs))
@@ -307,10 +308,9 @@ def _depth_stages(frames: List[str], data_source, books: Dict[str, OrderBook]) -
     """The same path cut into stages, each to be timed alone over all frames."""
     inbox = data_source._message_queue[data_source._snapshot_messages_queue_key]
     outbox: asyncio.Queue = asyncio.Queue()
-    decoded = [json.loads(frame) for frame in frames]
     raws = []
-    for message in decoded:
-        data_source._route(message)
+    for frame in frames:
+        data_source._route(frame)
         raws.append(inbox.get_nowait())
     messages: List[OrderBookMessage] = []
     for raw in raws:
@@ -319,8 +319,8 @@ def _depth_stages(frames: List[str], data_source, books: Dict[str, OrderBook]) -
     rows = [(m.content["trading_pair"], m.bids, m.asks, m.update_id) for m in messages]
 
     def stage_route():
-        for message in decoded:
-            data_source._route(message)
+        for frame in frames:
+            data_source._route(frame)
         while not inbox.empty():
             inbox.get_nowait()
 
@@ -394,11 +394,11 @@ class TrackerRig:
     async def feed(self, frames: Iterator[str], count: int, batch: int = 64, timeout: float = 120.0):
         """Routes `count` frames, yielding to the tracker tasks every `batch` frames, then waits until every
         message has gone through the tracker and the order books."""
-        route, loads = self.data_source._route, json.loads
+        route = self.data_source._route  # text frames, undecoded, as VestWSConnection hands them over
         target = self.processed() + count
         deadline = time.monotonic() + timeout
         for i, frame in zip(range(count), frames):
-            route(loads(frame))
+            route(frame)
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
         while self.processed() < target or not self.drained():

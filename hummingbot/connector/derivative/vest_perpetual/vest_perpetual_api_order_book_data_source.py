@@ -17,15 +17,14 @@ from hummingbot.connector.derivative.vest_perpetual import (
 )
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import (
     VestMessageError,
-    decode_frame,
     depth_channel,
-    is_control_reply,
+    json_value,
     next_funding_timestamp,
-    parse_channel_message,
     parse_depth,
     parse_ticker,
     parse_tickers,
     parse_trade,
+    read_push,
     trades_channel,
 )
 from hummingbot.core.data_type.funding_info import FundingInfo, FundingInfoUpdate
@@ -249,15 +248,16 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             self._route(response.data)
 
     def _route(self, frame: Any):
-        """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2)."""
+        """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2). A push's
+        `data` travels on as raw JSON, for its channel's parser to decode (see `read_push`)."""
         try:
-            message = decode_frame(frame)
-            if is_control_reply(message):
-                return
-            channel, data = parse_channel_message(message)
+            push = read_push(frame)
         except VestMessageError as error:
             self._log_once(f"Skipping malformed public websocket frame: {error}")
             return
+        if push is None:
+            return
+        channel, data = push
         self._received_channel_message = True
         if channel.endswith(CONSTANTS.WS_DEPTH_CHANNEL_SUFFIX):
             queue_key = self._snapshot_messages_queue_key
@@ -305,7 +305,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         if trading_pair is None:
             return
         try:
-            trade = parse_trade(data)
+            trade = parse_trade(json_value(data))
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
             return
@@ -321,7 +321,12 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
     async def _parse_funding_info_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
         """`tickers` carries every symbol in one message (§5.3): one FundingInfoUpdate per tracked pair. A bad row
         is skipped alone, so one broken market cannot stop the funding updates of the others."""
-        channel, data = raw_message
+        channel, raw_data = raw_message
+        try:
+            data = json_value(raw_data)
+        except VestMessageError as error:
+            self._log_once(f"Skipping malformed {channel} message: {error}")
+            return
         if not isinstance(data, list):
             self._log_once(f"Skipping malformed {channel} message: data is not a list")
             return

@@ -4,13 +4,14 @@ One function per payload kind; no I/O and no state. A payload that does not fit 
 readable reason, so callers log it once and move on. Section numbers refer to `shared/vest-api.md`.
 """
 import json
+import sys
 from dataclasses import dataclass
-from itertools import chain, repeat
-from math import isfinite as _isfinite
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from math import isfinite as _isfinite
+from typing import Annotated, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import brotli
+import msgspec
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_utils import trading_pair_of
@@ -222,6 +223,46 @@ def parse_channel_message(payload: Any) -> Tuple[str, Any]:
     return _req_str(message, "channel"), message.get("data")
 
 
+class _Push(msgspec.Struct):
+    """A pushed message `{"channel", "data"}` (§5.3) whose `data` is left as raw JSON for its channel's parser."""
+    channel: str
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_PUSH_DECODER = msgspec.json.Decoder(_Push)
+_JSON_DECODER = msgspec.json.Decoder()
+
+
+def read_push(frame: Any) -> Optional[Tuple[str, Any]]:
+    """`(channel, data)` of a pushed message (§5.3), or None for a PONG or a (UN)SUBSCRIBE ack (§5.2).
+
+    From a JSON text or binary frame, `data` comes back as raw JSON (`msgspec.Raw`): the channel's parser decodes
+    it once, straight into its own types (`parse_depth` into floats), instead of decoding to strings first and
+    converting every price again. Anything else (acks, Brotli frames, decoded objects, malformed frames) takes
+    `decode_frame`, so every variant of §5.1 is still accepted. Raises VestMessageError.
+    """
+    if isinstance(frame, (str, bytes, bytearray)):
+        try:
+            push = _PUSH_DECODER.decode(frame)
+            return push.channel, push.data
+        except msgspec.MsgspecError:
+            pass  # not a plain JSON push: the general path below decodes it or names the problem
+    message = decode_frame(frame)
+    if is_control_reply(message):
+        return None
+    return parse_channel_message(message)
+
+
+def json_value(payload: Any) -> Any:
+    """Python values of raw JSON from `read_push`; already decoded values are returned unchanged."""
+    if type(payload) is not msgspec.Raw:
+        return payload
+    try:
+        return _JSON_DECODER.decode(payload)
+    except msgspec.DecodeError:
+        raise VestMessageError("data is not valid JSON") from None
+
+
 def is_control_reply(payload: Any) -> bool:
     """PONG (`{"data":"PONG"}`, compared case-insensitively per §5.2) or a (UN)SUBSCRIBE ack `{"result","id"}`."""
     if type(payload) is not dict and not isinstance(payload, Mapping):  # `type is` first: the ABC check is slow
@@ -363,38 +404,48 @@ def next_funding_timestamp(now_seconds: float) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # Depth and trades (§2.6, §2.7, §5.3)
 # ---------------------------------------------------------------------------------------------------------------
+# A depth level's price and size (§2.7, §5.3: decimal strings; plain numbers are accepted too). msgspec turns them
+# into floats while it parses the JSON (strict=False reads numeric strings), with the same correctly rounded result
+# as `float(text)`; the bounds reject NaN and infinities, which would stall Hummingbot's book.
+_BookFloat = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
+
+
+class _DepthBook(msgspec.Struct):
+    bids: List[Tuple[_BookFloat, _BookFloat]]
+    asks: List[Tuple[_BookFloat, _BookFloat]]
+
+
+_DEPTH_DECODER = msgspec.json.Decoder(_DepthBook, strict=False)
+
+
 def parse_depth(payload: Any, update_id: int = 0) -> Tuple[List[OrderBookRow], List[OrderBookRow]]:
     """`(bids, asks)` as the `OrderBookRow`s Hummingbot's order book applies, built once, here.
 
-    Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3), so the
-    rows carry our `update_id`. Converting here is also the check: a level that is not two finite numbers would
-    stall Hummingbot's book.
+    `payload` is raw JSON (a WebSocket push's `data`, see `read_push`) or decoded JSON (REST). Every message is a
+    full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3), so the rows carry our
+    `update_id`. Well-formed `[price, size]` levels are parsed and checked in one C pass; anything else (levels
+    with extra fields, numbers Python reads but JSON does not, errors) takes the careful path, which names the
+    offending level.
     """
-    depth = _mapping(payload, "depth")
-    return _depth_side(depth.get("bids"), "bids", update_id), _depth_side(depth.get("asks"), "asks", update_id)
+    try:
+        if type(payload) is msgspec.Raw:
+            book = _DEPTH_DECODER.decode(payload)
+        else:
+            book = msgspec.convert(payload, _DepthBook, strict=False)
+    except msgspec.MsgspecError:
+        depth = _mapping(json_value(payload), "depth")
+        return _depth_side(depth.get("bids"), "bids", update_id), _depth_side(depth.get("asks"), "asks", update_id)
+    return _book_rows(book.bids, update_id), _book_rows(book.asks, update_id)
 
 
-_LIST_ONLY = {list}
-_PAIRS_ONLY = {2}
+def _book_rows(levels: List[Tuple[float, float]], update_id: int) -> List[OrderBookRow]:
+    return [_new_tuple(OrderBookRow, (price, size, update_id)) for price, size in levels]
 
 
 def _depth_side(levels: Any, side: str, update_id: int) -> List[OrderBookRow]:
-    """The hot path of every depth push: C-level passes only (no Python loop per level), since this runs ~40
-    times per message. Anything unusual (levels with extra fields, bad numbers) takes the careful path."""
     if not isinstance(levels, list):
         raise VestMessageError(f"depth lacks a '{side}' list")
-    if not levels:
-        return []
-    numbers = None
-    if set(map(type, levels)) == _LIST_ONLY and set(map(len, levels)) == _PAIRS_ONLY:
-        try:
-            numbers = list(map(float, chain.from_iterable(levels)))
-        except (TypeError, ValueError, OverflowError):
-            pass  # the careful path names the offending level
-    if numbers is None or not _isfinite(sum(numbers)):
-        numbers = list(chain.from_iterable(_depth_level(level) for level in levels))
-    interleaved = iter(numbers)
-    return list(map(_new_tuple, repeat(OrderBookRow), zip(interleaved, interleaved, repeat(update_id))))
+    return _book_rows([_depth_level(level) for level in levels], update_id)
 
 
 def _depth_level(level: Any) -> Tuple[float, float]:

@@ -18,10 +18,18 @@ from hummingbot.core.api_throttler.async_request_context_base import (
 from hummingbot.core.api_throttler.async_throttler import AsyncThrottler
 from hummingbot.core.api_throttler.data_types import RateLimit
 from hummingbot.core.web_assistant.auth import AuthBase
-from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest, RESTResponse, WSJSONRequest
+from hummingbot.core.web_assistant.connections.data_types import (
+    RESTMethod,
+    RESTRequest,
+    RESTResponse,
+    WSJSONRequest,
+    WSResponse,
+)
+from hummingbot.core.web_assistant.connections.ws_connection import WSConnection
 from hummingbot.core.web_assistant.rest_assistant import RESTAssistant
 from hummingbot.core.web_assistant.rest_pre_processors import RESTPreProcessorBase
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
+from hummingbot.core.web_assistant.ws_assistant import WSAssistant
 
 
 # Errors that mean "the network or the socket failed": logged as one line, then a reconnect.
@@ -226,13 +234,28 @@ class VestRESTAssistant(RESTAssistant):
         return await self._post_process_response(response)
 
 
+class VestWSConnection(WSConnection):
+    """Hummingbot's WebSocket connection, except that frames reach the data sources as they arrived: text is not
+    run through `json.loads` here, because `messages.read_push` decodes a push straight into its channel's types
+    (a depth push's price strings become floats in the same pass) rather than into strings converted again."""
+
+    @staticmethod
+    def _build_resp(msg: aiohttp.WSMessage) -> WSResponse:
+        return WSResponse(msg.data)
+
+
 class VestWebAssistantsFactory(WebAssistantsFactory):
-    """Hands out `VestRESTAssistant`s; WebSocket assistants are Hummingbot's."""
+    """Hands out `VestRESTAssistant`s and WebSocket assistants on `VestWSConnection`s."""
 
     async def get_rest_assistant(self) -> RESTAssistant:
         return VestRESTAssistant(connection=await self._connections_factory.get_rest_connection(),
                                  throttler=self._throttler, rest_pre_processors=self._rest_pre_processors,
                                  rest_post_processors=self._rest_post_processors, auth=self._auth)
+
+    async def get_ws_assistant(self) -> WSAssistant:
+        stock = await self._connections_factory.get_ws_connection()  # on the session Hummingbot chose for WS
+        return WSAssistant(VestWSConnection(aiohttp_client_session=stock._client_session),
+                           self._ws_pre_processors, self._ws_post_processors, self._auth)
 
 
 def build_api_factory(

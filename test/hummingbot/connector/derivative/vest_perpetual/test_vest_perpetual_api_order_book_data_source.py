@@ -399,7 +399,7 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_malformed_frames_of_each_kind_are_logged_once_and_skipped(self, ws_connect_mock):
         ws = await self.connected(ws_connect_mock, self.new_ws())
-        self.add_frame(ws, "not json at all")  # text frame Hummingbot could not parse: arrives as str
+        self.add_frame(ws, "not json at all")  # a text frame that is not JSON
         self.add_frame(ws, "not json at all")  # identical problem: not warned a second time
         self.add_frame(ws, b"\xff\xfe garbage", aiohttp.WSMsgType.BINARY)  # neither UTF-8 nor Brotli
         self.add_frame(ws, brotli.compress(b"{truncated"), aiohttp.WSMsgType.BINARY)  # Brotli, not JSON

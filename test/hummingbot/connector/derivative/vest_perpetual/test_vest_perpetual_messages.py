@@ -1,10 +1,12 @@
 """Parsers on the documented shapes of vest-api.md §2, §3 and §5, plus property tests of their failure mode."""
 import copy
 import json
+import math
 import unittest
 from decimal import Decimal
 
 import brotli
+import msgspec
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_messages as messages
@@ -297,6 +299,36 @@ class TickerTest(unittest.TestCase):
             with self.assertRaises(VestMessageError):
                 messages.parse_tickers(payload)
 
+    def test_a_json_push_keeps_its_data_raw_for_the_channel_parser(self):
+        payload = {"channel": "BTC-PERP@depth", "data": DEPTH, "note": "prix €"}
+        text = json.dumps(payload, ensure_ascii=False)
+        for frame in (text, text.encode("utf-8"), bytearray(text.encode("utf-8"))):
+            channel, data = messages.read_push(frame)
+            self.assertEqual("BTC-PERP@depth", channel)
+            self.assertIsInstance(data, msgspec.Raw)
+            self.assertEqual(DEPTH, messages.json_value(data))
+        self.assertEqual(("tickers", None), (lambda c, d: (c, messages.json_value(d)))(
+            *messages.read_push('{"channel":"tickers"}')))
+
+    def test_other_pushes_take_the_general_path_and_control_replies_are_consumed(self):
+        payload = {"channel": "BTC-PERP@trades", "data": TRADE_WS}
+        self.assertEqual(("BTC-PERP@trades", TRADE_WS),
+                         messages.read_push(brotli.compress(json.dumps(payload).encode("utf-8"))))
+        self.assertEqual(("BTC-PERP@trades", TRADE_WS), messages.read_push(payload))
+        for reply in ('{"data":"PONG"}', b'{"result":null,"id":3}', {"data": "pong"}):
+            self.assertIsNone(messages.read_push(reply), reply)
+        for bad in ('{"channel":5,"data":1}', '{"data":{"bids":[]}}', "not json", b"\x00\xff", "[1,2]", 42, None):
+            with self.assertRaises(VestMessageError):
+                messages.read_push(bad)
+
+    def test_json_value(self):
+        self.assertEqual({"a": [1, "2"]}, messages.json_value(msgspec.Raw(b'{"a":[1,"2"]}')))
+        decoded = {"a": 1}
+        self.assertIs(decoded, messages.json_value(decoded))
+        self.assertEqual('{"a":1}', messages.json_value('{"a":1}'))  # a decoded JSON string stays a string
+        with self.assertRaises(VestMessageError):
+            messages.json_value(msgspec.Raw(b"{nope"))
+
     def test_next_funding_timestamp_is_top_of_next_hour(self):
         self.assertEqual(1700002800, messages.next_funding_timestamp(1700000000.5))
         self.assertEqual(1700002800, messages.next_funding_timestamp(1699999200))  # exactly on the hour
@@ -330,6 +362,48 @@ class DepthAndTradeTest(unittest.TestCase):
                         {"bids": [["1", "2"]], "asks": [["1", "-inf"]]}):
             with self.assertRaises(VestMessageError):
                 messages.parse_depth(payload)
+
+    def test_raw_depth_gives_the_rows_of_decoded_depth(self):
+        for payload in (DEPTH, {"bids": [["10.5", "2", "x"], [9, 3.5, 1, 2]], "asks": [("11", "1")]},
+                        {"bids": [["007", " 2"], ["1_0", "3"]], "asks": []}, {"bids": [], "asks": []}):
+            raw = msgspec.Raw(json.dumps(payload).encode("utf-8"))
+            self.assertEqual(messages.parse_depth(payload, 5), messages.parse_depth(raw, 5), payload)
+            self.assertTrue(all(type(row) is OrderBookRow for side in messages.parse_depth(raw, 5) for row in side))
+        for bad in (b'{"bids":[["NaN","1"]],"asks":[]}', b'{"bids":[["1","1e999"]],"asks":[]}', b'{"bids":[]}',
+                    b'[]', b'null', b'{"bids":[["1"]],"asks":[]}', b'{"bids":[],"asks":[["-inf","1"]]}'):
+            with self.assertRaises(VestMessageError):
+                messages.parse_depth(msgspec.Raw(bad))
+
+    @PROPERTY_SETTINGS
+    @given(st.lists(st.lists(st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, places=8).map(str),
+        st.floats(allow_nan=True, allow_infinity=True, width=64),
+        st.from_regex(r"-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
+        st.sampled_from(["NaN", "inf", "-Infinity", "", "1,2", " 1", "0x10", "1_000", "007"]),
+        st.integers(), st.none(), st.booleans()), min_size=0, max_size=4), max_size=6))
+    def test_depth_levels_read_exactly_as_float_reads_their_price_and_size(self, levels):
+        """The one-pass decoder must agree with `float(text)` on every level, whatever JSON carries it."""
+        def reference(level):
+            if len(level) < 2 or any(v is None for v in level[:2]):
+                raise VestMessageError("short")
+            try:
+                price, size = float(level[0]), float(level[1])
+            except (TypeError, ValueError, OverflowError):
+                raise VestMessageError("not a number") from None
+            if not (math.isfinite(price) and math.isfinite(size)):
+                raise VestMessageError("not finite")
+            return OrderBookRow(price, size, 9)
+        payload = {"bids": levels, "asks": levels[::-1]}
+        try:
+            expected = ([reference(level) for level in levels], [reference(level) for level in levels[::-1]])
+        except VestMessageError:
+            expected = None
+        for given_payload in (payload, msgspec.Raw(json.dumps(payload).encode("utf-8"))):
+            if expected is None:
+                with self.assertRaises(VestMessageError):
+                    messages.parse_depth(given_payload, 9)
+            else:
+                self.assertEqual(expected, messages.parse_depth(given_payload, 9))
 
     def test_rest_trade_negative_qty_is_sell(self):
         trade = messages.parse_trade(TRADE_REST)

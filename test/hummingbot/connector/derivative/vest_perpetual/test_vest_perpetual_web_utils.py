@@ -147,6 +147,9 @@ class PreProcessorTest(unittest.IsolatedAsyncioTestCase):
             self.assertNotIn("Content-Type", processed.headers)
 
 
+PUSH_TEXT = '{"channel":"BTC-PERP@depth","data":{"bids":[["64000.10","0.5"]],"asks":[]}}'
+
+
 class FactoryTest(unittest.IsolatedAsyncioTestCase):
     """Requests go through the real factory to a loopback server that records what it received."""
 
@@ -157,7 +160,16 @@ class FactoryTest(unittest.IsolatedAsyncioTestCase):
             self.received.append((request.method, request.path, dict(request.headers), await request.text()))
             return web.json_response({"ok": True})
 
+        async def push_frames(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            await ws.send_str(PUSH_TEXT)
+            await ws.send_bytes(PUSH_TEXT.encode("utf-8"))
+            await ws.receive()  # held open until the client closes
+            return ws
+
         app = web.Application()
+        app.router.add_get("/ws", push_frames)
         app.router.add_route("*", "/{tail:.*}", record)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
@@ -237,6 +249,18 @@ class FactoryTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual("/v2/account", path)
             self.assertEqual(("key-abc", "restserver0", "application/json"),
                              (headers["X-API-KEY"], headers["xrestservermm"], headers["Accept"]))
+
+
+    async def test_websocket_frames_reach_the_data_sources_undecoded(self):
+        """`read_push` decodes a push into its channel's types, so the connection must not json.loads it first."""
+        ws = await web_utils.build_api_factory().get_ws_assistant()
+        self.assertIsInstance(ws._connection, web_utils.VestWSConnection)
+        await ws.connect(ws_url=self.base_url.replace("http", "ws").replace("/v2", "/ws"))
+        try:
+            text, binary = (await ws.receive()).data, (await ws.receive()).data
+        finally:
+            await ws.disconnect()
+        self.assertEqual((PUSH_TEXT, PUSH_TEXT.encode("utf-8")), (text, binary))
 
 
 class WindowedThrottlerTest(unittest.TestCase):
