@@ -149,8 +149,8 @@ def _list(payload: Any, what: str) -> List[Any]:
 def decode_frame(data: Union[str, bytes, bytearray, Mapping, list]) -> Any:
     """JSON from a WebSocket frame (§5.1): text, binary UTF-8 or Brotli-compressed binary are all accepted.
 
-    Which one the current hosts send is unconfirmed; Hummingbot's WSConnection already parses text frames, so
-    mappings and lists pass through unchanged.
+    Which one the current hosts send is unconfirmed. Mappings and lists pass through unchanged: Hummingbot's stock
+    WSConnection (unlike `VestWSConnection`) hands text frames over already parsed.
     """
     if type(data) is dict or isinstance(data, (Mapping, list)):  # `type is` first: the ABC check is slow
         return data
