@@ -324,11 +324,10 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         channel, raw_data = raw_message
         try:
             data = json_value(raw_data)
+            if not isinstance(data, list):
+                raise VestMessageError("data is not a list")
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
-            return
-        if not isinstance(data, list):
-            self._log_once(f"Skipping malformed {channel} message: data is not a list")
             return
         next_funding = next_funding_timestamp(self._time())
         for row in data:
