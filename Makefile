@@ -9,7 +9,7 @@ STAMP := $(VENV)/.deps-$(HUMMINGBOT_VERSION)
 CONNECTOR := hummingbot/connector/derivative/vest_perpetual
 SITE_CONNECTOR = $$($(PY) -c "import hummingbot, os; print(os.path.dirname(hummingbot.__file__))")/connector/derivative/vest_perpetual
 
-.PHONY: venv install dev test discovery demo cli live-check bench faults soak clean
+.PHONY: venv install dev lint test discovery demo cli live-check bench faults soak clean
 
 venv: $(STAMP)
 
@@ -35,7 +35,11 @@ dev: venv
 		$(PIP) uninstall -q -y vest-perpetual-hummingbot; rm -rf "$(SITE_CONNECTOR)"; fi
 	ln -sfn "$(CURDIR)/$(CONNECTOR)" "$(SITE_CONNECTOR)"
 
-test: dev
+# Hummingbot's pre-commit checks (flake8, isort, autopep8's fixes, private keys, file hygiene) on the whole tree.
+lint: venv
+	$(PY) tools/lint.py
+
+test: dev lint
 	$(PY) -m pytest -q -m "not soak" --cov --cov-report=term $(PYTEST_ARGS)
 
 discovery: install
