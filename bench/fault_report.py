@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/fault_report.py [--only ws_drops,http_429] [--quick] [--strict]
 
-The scenarios are those of the test suite (test/hummingbot/connector/derivative/vest_perpetual/fault_scenarios.py)
+The scenarios are those of the test suite (project_tests/connector/fault_scenarios.py)
 with longer durations: WebSocket drops every 2.5 s for a full minute, 10 s windows of HTTP errors. `--quick` uses
 the test suite's short durations. The table (Markdown) lists fault | injected | survived | evidence; the reasons
 of every "no" follow it. The exit status is 0 unless `--strict` is given and a scenario failed.
@@ -20,8 +20,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from test.hummingbot.connector.derivative.vest_perpetual import fault_scenarios as scenarios  # noqa: E402
-from test.hummingbot.connector.derivative.vest_perpetual.fault_scenarios import headless  # noqa: E402
+from project_tests.connector import fault_scenarios as scenarios  # noqa: E402
+from project_tests.connector.fault_scenarios import headless  # noqa: E402
 
 # name -> (full-length factory, quick factory)
 RUNS: Dict[str, Tuple[Callable, Callable]] = {

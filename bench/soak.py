@@ -47,7 +47,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from test.hummingbot.connector.derivative.vest_perpetual.fault_scenarios import (  # noqa: E402
+from project_tests.connector.fault_scenarios import (  # noqa: E402
     BTC,
     ETH,
     SIZES,
@@ -55,7 +55,7 @@ from test.hummingbot.connector.derivative.vest_perpetual.fault_scenarios import 
     EventRecorder,
     OrderFlow,
 )
-from test.hummingbot.connector.derivative.vest_perpetual.simulated_venue import (  # noqa: E402
+from project_tests.connector.simulated_venue import (  # noqa: E402
     SimulatedVenue,
     wait_until,
 )

@@ -21,7 +21,7 @@ from unittest.mock import patch
 
 from aiohttp import web
 
-from test.hummingbot.connector.derivative.vest_perpetual.simulated_venue import SimulatedVenue, wait_until
+from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import nonce_of_client_order_id

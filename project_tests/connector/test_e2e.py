@@ -1,6 +1,6 @@
 """The real connector against the project's Vest simulator over real sockets on loopback (issue: the connector)."""
 from decimal import Decimal
-from test.hummingbot.connector.derivative.vest_perpetual.simulated_venue import SimulatedVenue, wait_until
+from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
 from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS

@@ -11,7 +11,7 @@ import logging
 import unittest
 from typing import Any, Callable, Dict
 
-from test.hummingbot.connector.derivative.vest_perpetual import fault_scenarios as scenarios
+from project_tests.connector import fault_scenarios as scenarios
 
 SCENARIO_TIMEOUT = 180  # a hung scenario fails its class instead of hanging the run
 

@@ -14,14 +14,14 @@ import pickle
 import traceback
 from typing import List, Set
 
-from test.hummingbot.connector.derivative.vest_perpetual.fault_scenarios import (
+from project_tests.connector.fault_scenarios import (
     BTC,
     EventRecorder,
     OrderFlow,
     eventually,
     private_stream_subscribed,
 )
-from test.hummingbot.connector.derivative.vest_perpetual.simulated_venue import SimulatedVenue, wait_until
+from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
 from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
 
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import SigningKey, VestPerpetualAuth

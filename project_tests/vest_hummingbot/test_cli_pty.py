@@ -9,7 +9,7 @@ import unittest
 from decimal import Decimal
 from pathlib import Path
 
-from test.vest_hummingbot.support import PROJECT_ROOT, PtyProcess, SimulatorThread, child_env, run_python
+from project_tests.vest_hummingbot.support import PROJECT_ROOT, PtyProcess, SimulatorThread, child_env, run_python
 
 ROWS, COLS = 60, 240  # wide enough that Hummingbot's output pane does not wrap the lines checked below
 BALANCE = Decimal("12345")

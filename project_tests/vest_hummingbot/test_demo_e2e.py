@@ -4,7 +4,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from test.vest_hummingbot.support import child_env, run_python
+from project_tests.vest_hummingbot.support import child_env, run_python
 
 DURATION = 30  # the strategy needs ~10 s (its position-mode handshake) before its first order
 TIMEOUT = 180.0

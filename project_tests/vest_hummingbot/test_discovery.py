@@ -1,7 +1,7 @@
 """`python -m vest_hummingbot.discovery` (the `make discovery` check) and its pieces."""
 import unittest
 
-from test.vest_hummingbot.support import child_env, run_python
+from project_tests.vest_hummingbot.support import child_env, run_python
 from vest_hummingbot import discovery
 
 TIMEOUT = 120.0

@@ -5,7 +5,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from test.vest_hummingbot.support import child_env, run_python
+from project_tests.vest_hummingbot.support import child_env, run_python
 
 TIMEOUT = 120.0
 API_KEY = "d98273073073eebde8f806cfac145d90ee71f0ff510e4498db1cb71c749816f0"

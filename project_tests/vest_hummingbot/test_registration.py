@@ -1,6 +1,6 @@
 """`vest-register` against a loopback server that verifies the SignerProof on its own.
 
-Sections refer to vest-api.md (§1.3 account group header, §3.2 registration, §3.12 error envelopes).
+Sections refer to docs/vest-protocol.md (§1.3 account group header, §3.2 registration, §3.12 error envelopes).
 """
 import asyncio
 import contextlib
@@ -18,21 +18,24 @@ from unittest.mock import patch
 from aiohttp import web
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
-from hummingbot.connector.derivative.vest_perpetual import (
-    vest_perpetual_constants as CONSTANTS,
-    vest_perpetual_registration as registration,
-)
+from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
+from vest_hummingbot import PROJECT_ROOT, registration
 
-PRIMARY_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# The public Hardhat test keys.
+PRIMARY_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # noqa: mock
 PRIMARY_ADDRESS = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+SIGNING_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+PROD_ROUTER = "0x919386306C47b2Fe1036e3B4F7C40D22D2461a23"
+TESTNET_ROUTER = "0x8E4D87AEf4AC4D5415C35A12319013e34223825B"
+EXPIRY_MS = 1700604800000
 API_KEY = "test-api-key-5e1f"
 DAY_MS = 86_400_000
 
 
 def recover_signer_proof(body: dict, router: str) -> str:
-    """The address that signed the SignerProof, computed with eth_account only (not the connector's code)."""
+    """The address that signed the SignerProof, computed with eth_account directly (not the code under test)."""
     typed = encode_typed_data(full_message={
         "types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
                                    {"name": "verifyingContract", "type": "address"}],
@@ -49,7 +52,7 @@ class RegistrationTest(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.requests: List[dict] = []
         self.problems: List[str] = []
-        self.router = CONSTANTS.ROUTER_ADDRESSES[CONSTANTS.DOMAIN]
+        self.router = PROD_ROUTER
         self.expected_group = "restserver0"
         self.reply = None  # (status, body text, content type) to answer instead of a success
         app = web.Application()
@@ -126,13 +129,13 @@ class RegistrationTest(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(1, len(self.requests))
         body = self.requests[0]["body"]
         self.assertEqual(PRIMARY_ADDRESS, body["primaryAddr"])
-        expected_expiry = time.time() * 1000 + CONSTANTS.SIGNER_EXPIRY_DAYS * DAY_MS
+        expected_expiry = time.time() * 1000 + 30 * DAY_MS
         self.assertLess(abs(body["expiryTime"] - expected_expiry), 60_000)
         self.assert_answers(out, "vest_perpetual", 2)
         self.assertIn(PRIMARY_ADDRESS, out)
 
     async def test_prompt_key_testnet_group_and_expiry(self):
-        self.router = CONSTANTS.ROUTER_ADDRESSES[CONSTANTS.TESTNET_DOMAIN]
+        self.router = TESTNET_ROUTER
         self.expected_group = "restserver3"
         code, out, err, prompt = await self.run_main(
             ["--domain", "vest_perpetual_testnet", "--account-group", "3", "--expiry-days", "7"],
@@ -234,13 +237,52 @@ class ArgumentTest(unittest.TestCase):
 
     def test_defaults(self):
         args = registration._parse_args([])
-        self.assertEqual(("vest_perpetual", CONSTANTS.SIGNER_EXPIRY_DAYS, 0),
+        self.assertEqual(("vest_perpetual", 30, 0),
                          (args.domain, args.expiry_days, args.account_group))
 
     def test_help_as_module(self):
         result = subprocess.run(
-            [sys.executable, "-m", "hummingbot.connector.derivative.vest_perpetual.vest_perpetual_registration",
-             "--help"], capture_output=True, text=True, timeout=60)
+            [sys.executable, "-m", "vest_hummingbot.registration", "--help"], cwd=PROJECT_ROOT,
+            capture_output=True, text=True, timeout=60)
         self.assertEqual(0, result.returncode, result.stderr)
         self.assertIn("VEST_PRIMARY_PRIVATE_KEY", result.stdout)
         self.assertIn("vest_perpetual_testnet", result.stdout)
+
+
+class SignerProofTest(unittest.TestCase):
+    """The SignerProof vector (§3.2): the digest is eth_account's and the signature matches the one the connector's
+    own EIP-712 code produced before registration moved here."""
+
+    def setUp(self):
+        self.primary = registration.primary_account(PRIMARY_KEY)
+
+    def test_signer_proof_vector(self):
+        proof = registration.signer_proof(SIGNING_ADDRESS, EXPIRY_MS, PROD_ROUTER)
+        domain_separator = "0x8df60953c66b298930b42687623b1eda856dfdce250e668bdc4996995a9ccdc3"  # noqa: mock
+        struct_hash = "0x7329e93c63e81cd93c3ccee277b8b69585cb2b4530759167a4b1bde2ce518eb1"  # noqa: mock
+        digest = "0xbc49e08e56a2e23d221247f4a1651765e8f76b6b8c472c740f9cf0ecfa1b9137"  # noqa: mock
+        self.assertEqual(domain_separator, "0x" + bytes(proof.header).hex())
+        self.assertEqual(struct_hash, "0x" + bytes(proof.body).hex())
+        self.assertEqual(digest, "0x" + keccak(b"\x19\x01" + proof.header + proof.body).hex())
+        body = registration.registration_body(self.primary, SIGNING_ADDRESS, EXPIRY_MS,
+                                              registration.ROUTER_ADDRESSES[CONSTANTS.DOMAIN])
+        self.assertEqual("0x8720c026019aaa3d98bb4ad566c9f0c0339f47c0a36dd943ad1d73d4d3b74fe13e5400e7cb37ea5182ad13cd"
+                         "5f155e3f99564236510809baa57ea4144177ba191c", body["signature"])
+        self.assertEqual(PRIMARY_ADDRESS, recover_signer_proof(body, PROD_ROUTER).lower())
+
+    def test_signer_proof_ignores_address_case_and_depends_on_router(self):
+        lower = registration.signer_proof(SIGNING_ADDRESS.lower(), EXPIRY_MS, PROD_ROUTER.lower())
+        self.assertEqual(registration.signer_proof(SIGNING_ADDRESS, EXPIRY_MS, PROD_ROUTER), lower)
+        self.assertNotEqual(lower, registration.signer_proof(
+            SIGNING_ADDRESS, EXPIRY_MS, registration.ROUTER_ADDRESSES[CONSTANTS.TESTNET_DOMAIN]))
+
+    def test_registration_body(self):
+        body = registration.registration_body(self.primary, SIGNING_ADDRESS, EXPIRY_MS, PROD_ROUTER)
+        self.assertEqual({"signingAddr": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+                          "primaryAddr": PRIMARY_ADDRESS,
+                          "signature": body["signature"], "expiryTime": EXPIRY_MS, "networkType": 0}, body)
+        self.assertIn(body["signature"][-2:], ("1b", "1c"))  # v in {27, 28}
+
+    def test_router_addresses(self):
+        self.assertEqual({CONSTANTS.DOMAIN: PROD_ROUTER, CONSTANTS.TESTNET_DOMAIN: TESTNET_ROUTER},
+                         registration.ROUTER_ADDRESSES)
