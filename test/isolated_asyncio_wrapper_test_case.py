@@ -1,12 +1,12 @@
-"""Event-loop test bases that `hummingbot.connector.test_support` imports from a top-level `test` package.
+"""Stand-in for Hummingbot's `test/isolated_asyncio_wrapper_test_case.py`, which its PyPI distribution leaves out
+(`hummingbot.connector.test_support` imports it from a top-level `test` package).
 
-The PyPI distribution of Hummingbot leaves its `test/` folder out, so the project provides these helpers itself,
-with the names and behaviour Hummingbot's shipped test suites expect.
+Same names and semantics as Hummingbot's helper, so the connector's tests pass there unchanged.
 """
 import asyncio
 import functools
 import unittest
-from typing import Any, Awaitable, Callable, Iterable, Optional, Union
+from typing import Any, Awaitable, Callable, List, Optional, Union
 
 
 def _current_or_new_loop() -> asyncio.AbstractEventLoop:
@@ -18,39 +18,64 @@ def _current_or_new_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
+def _restore(loop: Optional[asyncio.AbstractEventLoop]):
+    asyncio.set_event_loop(loop if loop is not None and not loop.is_closed() else asyncio.new_event_loop())
+
+
+def async_to_sync(func: Callable[..., Awaitable]) -> Callable[..., Any]:
+    """Runs a coroutine function to completion from synchronous code, on the current loop if there is one."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return asyncio.run(func(*args, **kwargs))
+        return loop.run_until_complete(func(*args, **kwargs))
+
+    return wrapper
+
+
 class IsolatedAsyncioWrapperTestCase(unittest.IsolatedAsyncioTestCase):
-    """`IsolatedAsyncioTestCase` that restores the caller's event loop once the class is done."""
+    """`IsolatedAsyncioTestCase` that gives the loop it found back after each test and after the class."""
 
     main_event_loop: Optional[asyncio.AbstractEventLoop] = None
 
     @classmethod
     def setUpClass(cls) -> None:
-        super().setUpClass()
         cls.main_event_loop = _current_or_new_loop()
+        super().setUpClass()
+
+    def setUp(self) -> None:
+        self.local_event_loop = asyncio.get_event_loop()
+        assert self.local_event_loop is not self.main_event_loop
+        super().setUp()
+
+    def tearDown(self) -> None:
+        super().tearDown()
+        _restore(self.main_event_loop)
 
     @classmethod
     def tearDownClass(cls) -> None:
-        if cls.main_event_loop is not None and not cls.main_event_loop.is_closed():
-            asyncio.set_event_loop(cls.main_event_loop)
-        cls.main_event_loop = None
         super().tearDownClass()
-
-    @staticmethod
-    async def await_task_completion(coroutine_names: Union[str, Iterable[str]]) -> None:
-        """Waits for every running task whose coroutine has one of the given names."""
-        names = {coroutine_names} if isinstance(coroutine_names, str) else set(coroutine_names)
-        tasks = [task for task in asyncio.all_tasks()
-                 if task is not asyncio.current_task() and task.get_coro().__name__ in names]
-        if tasks:
-            await asyncio.gather(*tasks)
+        _restore(cls.main_event_loop)
 
     def run_async_with_timeout(self, coroutine: Awaitable, timeout: float = 1.0) -> Any:
-        """Runs a coroutine on the test's loop from a synchronous test method."""
-        return self._asyncioRunner.get_loop().run_until_complete(asyncio.wait_for(coroutine, timeout))
+        return self.local_event_loop.run_until_complete(asyncio.wait_for(coroutine, timeout=timeout))
+
+    @staticmethod
+    async def await_task_completion(tasks_name: Optional[Union[str, List[str]]]) -> None:
+        """Waits for the running tasks whose coroutine function has one of the given names."""
+        if tasks_name is None:
+            return
+        names = {tasks_name} if isinstance(tasks_name, str) else set(tasks_name)
+        tasks = {task for task in asyncio.all_tasks() if task.get_coro().cr_code.co_name in names}
+        if tasks:
+            await asyncio.wait(tasks)
 
 
 class LocalClassEventLoopWrapperTestCase(unittest.TestCase):
-    """`TestCase` with one private event loop per class."""
+    """`TestCase` whose tests share one private event loop, closed with the class."""
 
     main_event_loop: Optional[asyncio.AbstractEventLoop] = None
     local_event_loop: Optional[asyncio.AbstractEventLoop] = None
@@ -58,22 +83,24 @@ class LocalClassEventLoopWrapperTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls.main_event_loop = _current_or_new_loop()
+        try:
+            cls.main_event_loop = asyncio.get_event_loop()
+        except RuntimeError:
+            cls.main_event_loop = asyncio.new_event_loop()
         cls.local_event_loop = asyncio.new_event_loop()
         asyncio.set_event_loop(cls.local_event_loop)
 
     @classmethod
     def tearDownClass(cls) -> None:
         if cls.local_event_loop is not None:
-            cls.local_event_loop.close()
-        if cls.main_event_loop is not None:
-            asyncio.set_event_loop(cls.main_event_loop)
-        cls.local_event_loop = None
+            _close(cls.local_event_loop)
+            cls.local_event_loop = None
+        asyncio.set_event_loop(cls.main_event_loop)
         cls.main_event_loop = None
         super().tearDownClass()
 
     def run_async_with_timeout(self, coroutine: Awaitable, timeout: float = 1.0) -> Any:
-        return self.local_event_loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+        return self.local_event_loop.run_until_complete(asyncio.wait_for(coroutine, timeout=timeout))
 
 
 class LocalTestEventLoopWrapperTestCase(unittest.TestCase):
@@ -82,44 +109,40 @@ class LocalTestEventLoopWrapperTestCase(unittest.TestCase):
     main_event_loop: Optional[asyncio.AbstractEventLoop] = None
     local_event_loop: Optional[asyncio.AbstractEventLoop] = None
 
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        try:
+            cls.main_event_loop = asyncio.get_event_loop()
+        except RuntimeError:
+            cls.main_event_loop = None
+
     def setUp(self) -> None:
         super().setUp()
-        type(self).main_event_loop = _current_or_new_loop()
         self.local_event_loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.local_event_loop)
 
     def tearDown(self) -> None:
         if self.local_event_loop is not None:
-            self.local_event_loop.close()
-        self.local_event_loop = None
-        if self.main_event_loop is not None:
-            asyncio.set_event_loop(self.main_event_loop)
+            _close(self.local_event_loop)
+            self.local_event_loop = None
         super().tearDown()
 
     @classmethod
     def tearDownClass(cls) -> None:
+        _restore(cls.main_event_loop)
         cls.main_event_loop = None
         super().tearDownClass()
 
     def run_async_with_timeout(self, coroutine: Awaitable, timeout: float = 1.0) -> Any:
-        return self.local_event_loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+        return self.local_event_loop.run_until_complete(asyncio.wait_for(coroutine, timeout=timeout))
 
 
-def async_to_sync(func: Callable[..., Awaitable]) -> Callable[..., Any]:
-    """Runs an async function to completion on a private loop, leaving the caller's loop untouched."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            previous = asyncio.get_event_loop()
-        except RuntimeError:
-            previous = None
-        loop = asyncio.new_event_loop()
-        try:
-            asyncio.set_event_loop(loop)
-            return loop.run_until_complete(func(*args, **kwargs))
-        finally:
-            loop.close()
-            asyncio.set_event_loop(previous)
-
-    return wrapper
+def _close(loop: asyncio.AbstractEventLoop):
+    """Cancels what still runs on the loop, then closes it."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()

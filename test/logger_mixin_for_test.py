@@ -1,7 +1,17 @@
-"""Log-capturing mixin with the interface Hummingbot's own tests use (`is_logged`, `wait_for_logged`)."""
+"""Stand-in for Hummingbot's `test/logger_mixin_for_test.py`, which its PyPI distribution leaves out.
+
+Same interface and semantics as Hummingbot's helper, so the connector's tests pass there unchanged: the capture level
+starts at NOTSET and becomes 1 (everything) on the first `set_loggers` call, unless the test already created
+`log_records` itself; `wait_for_logged` fails the test when the message does not come.
+"""
 import asyncio
 import logging
-from typing import List, Optional, Sequence, Union
+from logging import LogRecord
+from typing import List, Union
+
+from hummingbot.logger import HummingbotLogger
+
+LevelOrName = Union[int, str]
 
 
 class LogLevel:
@@ -13,43 +23,51 @@ class LogLevel:
     CRITICAL = logging.CRITICAL
 
 
-def _level_name(level: Union[int, str]) -> str:
-    return level if isinstance(level, str) else logging.getLevelName(level)
-
-
 class LoggerMixinForTest:
-    """Acts as a logging handler: attach with `set_loggers` and inspect `log_records`."""
+    """A logging handler that keeps every record it receives; mix into a test case and call `set_loggers`."""
 
-    level: int = 1
+    level: LevelOrName = LogLevel.NOTSET
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.log_records: List[logging.LogRecord] = []
+    def _initialize(self):
+        self.level = 1
+        self.log_records: List[LogRecord] = []
 
-    def handle(self, record: logging.LogRecord) -> None:
-        self.log_records.append(record)
+    @staticmethod
+    def _to_loglevel(log_level: LevelOrName) -> str:
+        return logging.getLevelName(log_level) if isinstance(log_level, int) else log_level
 
-    def set_loggers(self, loggers: Sequence[Optional[logging.Logger]]) -> None:
-        for logger in loggers:
+    def set_loggers(self, loggers: Union[List[HummingbotLogger], HummingbotLogger]):
+        if not hasattr(self, "log_records"):
+            self._initialize()
+        for logger in [loggers] if isinstance(loggers, HummingbotLogger) else loggers:
             if logger is not None:
                 logger.setLevel(self.level)
                 logger.addHandler(self)
 
-    def is_logged(self, log_level: Union[int, str], message: str) -> bool:
-        name = _level_name(log_level)
-        return any(r.levelname == name and r.getMessage() == message for r in self.log_records)
+    def handle(self, record: LogRecord):
+        self.log_records.append(record)
 
-    def is_partially_logged(self, log_level: Union[int, str], message: str) -> bool:
-        name = _level_name(log_level)
-        return any(r.levelname == name and message in r.getMessage() for r in self.log_records)
+    def is_logged(self, log_level: LevelOrName, message: str) -> bool:
+        level_name = self._to_loglevel(log_level)
+        return any(record.getMessage() == message and record.levelname == level_name for record in self.log_records)
 
-    async def wait_for_logged(self, log_level: Union[int, str], message: str, partial: bool = False,
-                              wait_s: float = 3.0) -> None:
-        """Waits until a message is logged; raises asyncio.TimeoutError after `wait_s`."""
+    def is_partially_logged(self, log_level: LevelOrName, message: str) -> bool:
+        level_name = self._to_loglevel(log_level)
+        return any(message in record.getMessage() and record.levelname == level_name for record in self.log_records)
+
+    async def wait_for_logged(self, log_level: LevelOrName, message: str, partial: bool = False,
+                              wait_s: float = 3) -> None:
         check = self.is_partially_logged if partial else self.is_logged
+        try:
+            await asyncio.wait_for(self._until(lambda: check(log_level, message)), wait_s)
+        except asyncio.TimeoutError:
+            received = [record.getMessage() for record in self.log_records]
+            fail = getattr(self, "fail", None)
+            if not callable(fail):
+                raise
+            fail(f"Message: {message} was not logged.\nReceived Logs: {received}")
 
-        async def poll():
-            while not check(log_level, message):
-                await asyncio.sleep(0.01)
-
-        await asyncio.wait_for(poll(), wait_s)
+    @staticmethod
+    async def _until(condition):
+        while not condition():
+            await asyncio.sleep(0.1)

@@ -1,7 +1,8 @@
 """Vest public market data: depth snapshots, trades and funding, over REST and the public WebSocket.
 
-This module owns the public WebSocket lifecycle, the subscriptions and the routing by channel. Every payload is read
-by `vest_perpetual_messages`. Section numbers refer to `shared/vest-api.md`.
+This module owns the public WebSocket's subscriptions and the routing by channel; Hummingbot's
+`listen_for_subscriptions` runs the connection. Every payload is read by `vest_perpetual_messages`. Section numbers
+refer to docs/vest-protocol.md.
 
 Rejected input never stops the stream and is logged once: the first time a given problem (channel + reason) is
 seen on a connection it produces one warning line naming the channel, without a stack trace; identical repeats are
@@ -18,13 +19,12 @@ from hummingbot.connector.derivative.vest_perpetual import (
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import (
     VestMessageError,
     depth_channel,
-    json_value,
     next_funding_timestamp,
     parse_depth,
+    parse_push,
     parse_ticker,
     parse_tickers,
     parse_trade,
-    read_push,
     trades_channel,
 )
 from hummingbot.core.data_type.funding_info import FundingInfo, FundingInfoUpdate
@@ -59,19 +59,18 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
     _logger: Optional[HummingbotLogger] = None
 
     def __init__(self, trading_pairs: List[str], connector: "VestPerpetualDerivative",
-                 api_factory: WebAssistantsFactory, domain: str = CONSTANTS.DOMAIN,
-                 depth_limit: int = CONSTANTS.DEPTH_LIMIT_DEFAULT):
+                 api_factory: WebAssistantsFactory, domain: str = CONSTANTS.DOMAIN):
         super().__init__(trading_pairs)
         self._connector = connector
         self._api_factory = api_factory
         self._domain = domain
-        self._depth_limit = min(depth_limit, CONSTANTS.DEPTH_LIMIT_MAX)  # §2.7: max 100
         self._pair_by_channel: Dict[str, str] = {}  # "BTC-PERP@depth" / "BTC-PERP@trades" -> "BTC-USDC"
         self._pair_by_symbol: Dict[str, str] = {}  # "BTC-PERP" -> "BTC-USDC", for the `tickers` channel
         self._update_ids = itertools.count(1)  # Vest sends no sequence number (§2.7, §5.3): ours only grows
-        self._request_ids = itertools.count(1)  # §5.2: every request carries a unique id
+        self._requests = web_utils.WSRequestSender()
         self._reported_problems: Set[str] = set()  # log lines already warned on this connection
         self._received_channel_message = False
+        self._reconnect_delay = web_utils.ReconnectDelay()
 
     # ------------------------------------------------------------------------------------------------ REST
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
@@ -119,47 +118,26 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         return parse_tickers(response)
 
     async def _order_book_snapshot(self, trading_pair: str) -> OrderBookMessage:
-        """`GET /depth` (§2.7): top `depth_limit` levels, no sequence number."""
+        """`GET /depth` (§2.7): the top DEPTH_LIMIT levels, no sequence number."""
         symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
         response = await self._connector._api_get(path_url=CONSTANTS.DEPTH_PATH_URL,
-                                                  params={"symbol": symbol, "limit": self._depth_limit},
+                                                  params={"symbol": symbol, "limit": CONSTANTS.DEPTH_LIMIT},
                                                   limit_id=CONSTANTS.DEPTH_PATH_URL)
         return self._snapshot_message(trading_pair, response)
 
     # ------------------------------------------------------------------------------------------------ WebSocket
-    async def listen_for_subscriptions(self):
-        """Connect, subscribe the current pairs, read until the socket drops; reconnect after a back-off that
-        doubles from WS_RECONNECT_DELAY_INITIAL to WS_RECONNECT_DELAY_MAX and resets after a healthy connection."""
-        delay = CONSTANTS.WS_RECONNECT_DELAY_INITIAL
-        while True:
-            ws: Optional[WSAssistant] = None
-            self._received_channel_message = False
-            self._reported_problems.clear()
-            try:
-                ws = await self._connected_websocket_assistant()
-                self._ws_assistant = ws
-                await self._subscribe_channels(ws)
-                await self._read_until_disconnected(ws)
-            except asyncio.CancelledError:
-                raise
-            except web_utils.NETWORK_ERRORS as error:
-                self.logger().warning(f"The public websocket connection was closed ({error}).")
-            except Exception:
-                self.logger().exception("Unexpected error on the public websocket.")
-            finally:
-                self._ws_assistant = None
-                await self._on_order_stream_interruption(websocket_assistant=ws)
-            if self._received_channel_message:
-                delay = CONSTANTS.WS_RECONNECT_DELAY_INITIAL
-            self.logger().info(f"Reconnecting to the public websocket in {delay} s.")
-            await self._sleep(delay)
-            delay = min(delay * 2, CONSTANTS.WS_RECONNECT_DELAY_MAX)
-
     async def _connected_websocket_assistant(self) -> WSAssistant:
         """Public data is read through account group 0 whatever the user's group (§1.2)."""
-        ws = await self._api_factory.get_ws_assistant()
-        await ws.connect(ws_url=web_utils.public_ws_url(self._domain), ping_timeout=CONSTANTS.WS_HEARTBEAT_INTERVAL)
-        return ws
+        self._received_channel_message = False
+        self._reported_problems.clear()
+        return await web_utils.connected_ws_assistant(self._api_factory, web_utils.public_ws_url(self._domain))
+
+    async def _on_order_stream_interruption(self, websocket_assistant: Optional[WSAssistant] = None):
+        """Disconnects, then waits before Hummingbot's loop reconnects (see `web_utils.ReconnectDelay`)."""
+        await super()._on_order_stream_interruption(websocket_assistant)
+        delay = self._reconnect_delay.after(connection_was_healthy=self._received_channel_message)
+        self.logger().info(f"Reconnecting to the public websocket in {delay} s.")
+        await self._sleep(delay)
 
     async def _subscribe_channels(self, ws: WSAssistant):
         """One SUBSCRIBE for depth and trades of every current pair, plus `tickers` (§5.2, §5.3)."""
@@ -173,7 +151,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
                 self.logger().warning(f"Not subscribing to {trading_pair}: Vest lists no such market.")
                 continue
             channels.extend(self._track(symbol, trading_pair))
-        await self._send(ws, CONSTANTS.WS_SUBSCRIBE_METHOD, channels)
+        await self._requests.send(ws, CONSTANTS.WS_SUBSCRIBE_METHOD, channels)
         self.logger().info(f"Subscribed to Vest public channels: {', '.join(channels)}")
 
     async def subscribe_to_trading_pair(self, trading_pair: str) -> bool:
@@ -183,7 +161,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             return False
         try:
             symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
-            await self._send(ws, CONSTANTS.WS_SUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
+            await self._requests.send(ws, CONSTANTS.WS_SUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -209,7 +187,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             self.logger().warning(f"Cannot unsubscribe from {trading_pair}: the public websocket is not connected.")
             return False
         try:
-            await self._send(ws, CONSTANTS.WS_UNSUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
+            await self._requests.send(ws, CONSTANTS.WS_UNSUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -230,28 +208,20 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         for channel in (depth_channel(symbol), trades_channel(symbol)):
             self._pair_by_channel.pop(channel, None)
 
-    async def _send(self, ws: WSAssistant, method: str, params: List[str]):
-        await ws.send(web_utils.ws_request(method, params, next(self._request_ids)))
-
-    async def _read_until_disconnected(self, ws: WSAssistant):
+    async def _process_websocket_messages(self, websocket_assistant: WSAssistant):
         """Reads messages while an application PING goes out every WS_PING_INTERVAL (§5.2); whichever ends first
         (socket closed, send failed) ends the connection, and its error, if any, propagates."""
-        await web_utils.run_until_first_ends(self._process_websocket_messages(ws), self._ping_periodically(ws))
+        await web_utils.run_until_first_ends(self._route_messages(websocket_assistant),
+                                             self._requests.ping_periodically(websocket_assistant, self._sleep))
 
-    async def _ping_periodically(self, ws: WSAssistant):
-        while True:
-            await self._sleep(CONSTANTS.WS_PING_INTERVAL)
-            await self._send(ws, CONSTANTS.WS_PING_METHOD, [])
-
-    async def _process_websocket_messages(self, websocket_assistant: WSAssistant):
+    async def _route_messages(self, websocket_assistant: WSAssistant):
         async for response in websocket_assistant.iter_messages():
             self._route(response.data)
 
     def _route(self, frame: Any):
-        """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2). A push's
-        `data` travels on as raw JSON, for its channel's parser to decode (see `read_push`)."""
+        """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2)."""
         try:
-            push = read_push(frame)
+            push = parse_push(frame)
         except VestMessageError as error:
             self._log_once(f"Skipping malformed public websocket frame: {error}")
             return
@@ -305,7 +275,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         if trading_pair is None:
             return
         try:
-            trade = parse_trade(json_value(data))
+            trade = parse_trade(data)
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
             return
@@ -321,13 +291,9 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
     async def _parse_funding_info_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
         """`tickers` carries every symbol in one message (§5.3): one FundingInfoUpdate per tracked pair. A bad row
         is skipped alone, so one broken market cannot stop the funding updates of the others."""
-        channel, raw_data = raw_message
-        try:
-            data = json_value(raw_data)
-            if not isinstance(data, list):
-                raise VestMessageError("data is not a list")
-        except VestMessageError as error:
-            self._log_once(f"Skipping malformed {channel} message: {error}")
+        channel, data = raw_message
+        if not isinstance(data, list):
+            self._log_once(f"Skipping malformed {channel} message: data is not a list")
             return
         next_funding = next_funding_timestamp(self._time())
         for row in data:

@@ -1,18 +1,18 @@
-"""Every URL, path, enum string, error code, close code and timing of the Vest API.
+"""Every URL, path, enum string, error code, close code and timing of the Vest API the connector uses.
 
-Section numbers refer to `shared/vest-api.md`. This module holds data only, no logic.
+Section numbers refer to the project's protocol notes (docs/vest-protocol.md), which cite Vest's API docs
+(https://docs.vestmarkets.com/vest-api). This module holds data only.
 """
 from decimal import Decimal
-from typing import Dict, List
+from typing import Dict
 
 from hummingbot.core.api_throttler.data_types import LinkedLimitWeightPair, RateLimit
 from hummingbot.core.data_type.in_flight_order import OrderState
 
-EXCHANGE_NAME = "vest_perpetual"
-DOMAIN = EXCHANGE_NAME
+DOMAIN = "vest_perpetual"
 TESTNET_DOMAIN = "vest_perpetual_testnet"
 
-# §1.1 / §1.2: current vestmarkets hosts ("dev" is the testnet domain).
+# §1.1 / §1.2: the hosts per domain ("dev" is the testnet).
 REST_URLS: Dict[str, str] = {
     DOMAIN: "https://server-prod.hz.vestmarkets.com/v2",
     TESTNET_DOMAIN: "https://server-dev.hz.vestmarkets.com/v2",
@@ -21,21 +21,11 @@ WS_URLS: Dict[str, str] = {
     DOMAIN: "wss://ws-prod.hz.vestmarkets.com/ws-api",
     TESTNET_DOMAIN: "wss://ws-dev.hz.vestmarkets.com/ws-api",
 }
-# Point the connector at another venue (e.g. the local simulator) without editing code.
+# Point the connector at another venue (e.g. a local Vest simulator) without editing code.
 REST_URL_ENV_VAR = "VEST_PERPETUAL_REST_URL"
 WS_URL_ENV_VAR = "VEST_PERPETUAL_WS_URL"
 
-# §1.4: EIP-712 verifying contract ("VestRouterV2") per domain.
-ROUTER_ADDRESSES: Dict[str, str] = {
-    DOMAIN: "0x919386306C47b2Fe1036e3B4F7C40D22D2461a23",
-    TESTNET_DOMAIN: "0x8E4D87AEf4AC4D5415C35A12319013e34223825B",
-}
-EIP712_DOMAIN_NAME = "VestRouterV2"
-EIP712_DOMAIN_VERSION = "0.0.1"
-NETWORK_TYPE_EVM = 0  # §3.2
-SIGNER_EXPIRY_DAYS = 30  # §3.2: clients use 1-30 days; the maximum is unknown.
-
-# §1.2 / §1.3: account-group routing. REST uses a header, WS a query parameter (both spellings sent).
+# §1.3: account-group routing. REST carries a header, the WebSocket URL a query parameter (both spellings, §1.2).
 ACCOUNT_GROUP_HEADER = "xrestservermm"
 API_KEY_HEADER = "X-API-KEY"
 ACCOUNT_GROUP_VALUE_PREFIX = "restserver"
@@ -46,30 +36,20 @@ PUBLIC_ACCOUNT_GROUP = 0  # §1.2: public market data is read through group 0 wh
 # §2: public REST paths (relative to /v2).
 EXCHANGE_INFO_PATH_URL = "/exchangeInfo"
 TICKER_LATEST_PATH_URL = "/ticker/latest"
-TICKER_24HR_PATH_URL = "/ticker/24hr"
-FUNDING_HISTORY_PATH_URL = "/funding/history"
-KLINES_PATH_URL = "/klines"
 TRADES_PATH_URL = "/trades"
 DEPTH_PATH_URL = "/depth"
 
 # §3: private REST paths.
-REGISTER_PATH_URL = "/register"
 ACCOUNT_PATH_URL = "/account"
 ACCOUNT_NONCE_PATH_URL = "/account/nonce"
 LEVERAGE_PATH_URL = "/account/leverage"
 LISTEN_KEY_PATH_URL = "/account/listenKey"
 ORDERS_PATH_URL = "/orders"
 CANCEL_ORDER_PATH_URL = "/orders/cancel"
-LP_PATH_URL = "/lp"
-WITHDRAW_PATH_URL = "/transfer/withdraw"
-TRANSFER_PATH_URL = "/transfer"
 
-# §2.7: depth snapshot size.
-DEPTH_LIMIT_DEFAULT = 100
-DEPTH_LIMIT_MAX = 100
-ORDERS_QUERY_LIMIT_MAX = 1000  # §3.8
+DEPTH_LIMIT = 100  # §2.7: the most levels `GET /depth` returns
 # §3.8: `id` takes a comma-separated list. One status poll reads this many orders per request, which keeps the URL
-# short (50 x 66-char ids ~ 3.3 kB) while a reconnect poll over hundreds of orders stays a handful of requests.
+# short (50 x 66-character ids ~ 3.3 kB) while a poll over hundreds of orders stays a handful of requests.
 ORDER_STATUS_BATCH_SIZE = 50
 
 # §3.6: Vest has no client order id; ours is this prefix followed by the order's nonce.
@@ -78,27 +58,26 @@ CLIENT_ORDER_ID_MAX_LENGTH = 32
 # An order whose POST answer was lost is looked up by nonce this many times, with doubling delays.
 ORDER_LOOKUP_ATTEMPTS = 4
 ORDER_LOOKUP_INITIAL_DELAY = 0.5
-# No funding-payment endpoint exists (§6.3); settlements seen on fills are reported at this cadence.
+# §6.3: no funding-payment endpoint exists; settlements seen on fills are reported at this cadence.
 FUNDING_PAYMENT_POLL_INTERVAL = 120
 
-# §4.9: the server discards a signed request when server_ts > time + recvWindow (default 5000).
+# §4.9: Vest discards a signed request once its clock passes time + recvWindow.
 RECV_WINDOW_MS = 10_000
-# §6.2: MARKET orders carry a signed worst price: mark x (1 +/- this cap); configurable per connector.
+# §6.2: a MARKET order carries a signed worst price: mark x (1 +/- this cap).
 DEFAULT_MARKET_SLIPPAGE = Decimal("0.02")
 # §6.3: funding accrues continuously and is quoted per hour; "next funding" is the top of the next hour.
 FUNDING_RATE_INTERVAL_SECONDS = 3600
 
-# §3.11: listen key lives 60 min from its last POST/PUT; refresh twice as often as needed.
-LISTEN_KEY_LIFETIME_SECONDS = 60 * 60
+# §3.11: a listen key lives 60 min from its last POST/PUT; it is extended twice as often as needed.
 LISTEN_KEY_KEEP_ALIVE_INTERVAL = 30 * 60
 LISTEN_KEY_KEEP_ALIVE_RETRIES = 3
 LISTEN_KEY_RETRY_DELAY = 5.0
 
-# §3.3: a status poll samples the clock from `GET /account` and then applies the same answer to balances and
-# positions, rather than asking twice; an answer older than this is fetched again.
+# §3.3: the status poll samples the clock from `GET /account` and applies the same answer to balances and
+# positions; an answer older than this is read again.
 ACCOUNT_REUSE_SECONDS = 1.0
 
-# §5.2: clients ping every 20-30 s; no server idle timeout is documented.
+# §5.2: clients PING every 20-30 s; no server idle timeout is documented.
 WS_PING_INTERVAL = 25.0
 WS_HEARTBEAT_INTERVAL = 30.0
 WS_RECONNECT_DELAY_INITIAL = 1.0
@@ -108,48 +87,34 @@ WS_PONG_DATA = "PONG"
 WS_SUBSCRIBE_METHOD = "SUBSCRIBE"
 WS_UNSUBSCRIBE_METHOD = "UNSUBSCRIBE"
 
-# §5.3 / §5.4: channel names.
+# §5.3 / §5.4: channel and event names.
 WS_TICKERS_CHANNEL = "tickers"
 WS_DEPTH_CHANNEL_SUFFIX = "@depth"
 WS_TRADES_CHANNEL_SUFFIX = "@trades"
-WS_KLINE_CHANNEL_INFIX = "@kline_"
 WS_ACCOUNT_PRIVATE_CHANNEL = "account_private"
 WS_EVENT_ORDER = "ORDER"
-WS_EVENT_LP = "LP"
-WS_EVENT_TRANSFER = "TRANSFER"
+WS_ACCOUNT_EVENTS = frozenset({WS_EVENT_ORDER, "LP", "TRANSFER"})
 
 # §6.1 enums.
 SYMBOL_STATUS_TRADING = "TRADING"
 SYMBOL_STATUS_HALT = "HALT"
-ORDER_STATUS_NEW = "NEW"
 ORDER_STATUS_PARTIALLY_FILLED = "PARTIALLY_FILLED"
 ORDER_STATUS_FILLED = "FILLED"
-ORDER_STATUS_CANCELLED = "CANCELLED"
-ORDER_STATUS_REJECTED = "REJECTED"
 ORDER_TYPE_MARKET = "MARKET"
 ORDER_TYPE_LIMIT = "LIMIT"
-ORDER_TYPE_STOP_LOSS = "STOP_LOSS"
-ORDER_TYPE_TAKE_PROFIT = "TAKE_PROFIT"
-ORDER_TYPE_LIQUIDATION = "LIQUIDATION"
 TIME_IN_FORCE_GTC = "GTC"
-TIME_IN_FORCE_FOK = "FOK"
-LP_DEPOSIT = "DEPOSIT"
-LP_IMMEDIATE_WITHDRAW = "IMMEDIATE_WITHDRAW"
-LP_SCHEDULE_WITHDRAW = "SCHEDULE_WITHDRAW"
-TRANSFER_DEPOSIT = "DEPOSIT"
-TRANSFER_WITHDRAW = "WITHDRAW"
 
 ORDER_STATE: Dict[str, OrderState] = {
-    ORDER_STATUS_NEW: OrderState.OPEN,
+    "NEW": OrderState.OPEN,
     ORDER_STATUS_PARTIALLY_FILLED: OrderState.PARTIALLY_FILLED,
     ORDER_STATUS_FILLED: OrderState.FILLED,
-    ORDER_STATUS_CANCELLED: OrderState.CANCELED,
-    ORDER_STATUS_REJECTED: OrderState.FAILED,
+    "CANCELLED": OrderState.CANCELED,
+    "REJECTED": OrderState.FAILED,
 }
 
-COLLATERAL_TOKEN = "USDC"  # §1.5: USDC is the only numéraire.
+COLLATERAL_TOKEN = "USDC"  # §1.5: USDC is the only collateral.
 
-# §6.6: the full error-code table of the newest docs.
+# §6.6: every error code of Vest's docs, so a failure always shows its name.
 ERROR_CODES: Dict[int, str] = {
     1002: "UNAUTHORIZED",
     1003: "TOO_MANY_REQUESTS",
@@ -201,21 +166,12 @@ ERROR_CODES: Dict[int, str] = {
     5010: "TRANSFER_DUPLICATE",
     5013: "TRANSFER_EXECUTION_FAILED",
 }
-# Codes the connector acts on (classified by code, never by message text).
-ERROR_UNAUTHORIZED = 1002
-ERROR_TOO_MANY_REQUESTS = 1003
-ERROR_INVALID_SIGNATURE = 1022
-ERROR_INVALID_NONCE = 1023
+# The codes the connector acts on (classified by code, never by message text).
 ERROR_INVALID_LISTEN_KEY = 1125
-ERROR_ORDER_EXPIRED = 1132
-ERROR_BAD_RECV_WINDOW = 1131
-ERROR_DUPLICATE = 3015
 ERROR_ORDER_NOT_FOUND = 3017
 ERROR_DECREASE_LEVERAGE_WITH_POSITION = 3021
-# The "order is gone or never existed" family, for Hummingbot's not-found hooks.
-ORDER_NOT_FOUND_ERROR_CODES = frozenset({ERROR_ORDER_NOT_FOUND})
-# Request-time errors that a fresh clock offset can cure.
-TIME_SYNC_ERROR_CODES = frozenset({ERROR_ORDER_EXPIRED, ERROR_BAD_RECV_WINDOW})
+# Request-time errors that a fresh clock offset can cure: ORDER_EXPIRED, BAD_RECV_WINDOW.
+TIME_SYNC_ERROR_CODES = frozenset({1132, 1131})
 
 # §5.1: WebSocket close codes.
 WS_CLOSE_CODES: Dict[int, str] = {
@@ -231,39 +187,28 @@ WS_CLOSE_CODES: Dict[int, str] = {
 # Closes after which the listen key must be replaced before reconnecting.
 WS_CLOSE_CODES_NEW_LISTEN_KEY = frozenset({4003, 4004, 4005})
 
-# §6.5: Vest publishes no numbers. These limits are conservative guesses (C1's, rounded down), to be raised
-# once real limits are known. Every request also counts against one shared pool.
+# §6.5: Vest publishes no numbers. These are conservative guesses (what open-source clients stay under, rounded
+# down), to be raised once real limits are known. Every request also counts against one shared pool, so a burst of
+# several kinds stays under what one account can plausibly send. Reading orders (`GET /orders`) has its own budget,
+# so a status poll never delays a placement (`POST /orders`).
 ALL_ENDPOINTS_LIMIT_ID = "vest_all_endpoints"
-# Reading orders (`GET /orders`) has its own budget, so a status poll never delays a placement (`POST /orders`).
 ORDERS_QUERY_LIMIT_ID = "GET /orders"
-ONE_SECOND = 1
-TEN_SECONDS = 10
-_RATE_LIMIT_TABLE: List[tuple] = [
-    # (limit id, requests, per seconds)
-    (EXCHANGE_INFO_PATH_URL, 5, ONE_SECOND),
-    (TICKER_LATEST_PATH_URL, 10, ONE_SECOND),
-    (TICKER_24HR_PATH_URL, 5, ONE_SECOND),
-    (FUNDING_HISTORY_PATH_URL, 5, ONE_SECOND),
-    (KLINES_PATH_URL, 5, ONE_SECOND),
-    (TRADES_PATH_URL, 5, ONE_SECOND),
-    (DEPTH_PATH_URL, 10, ONE_SECOND),
-    (REGISTER_PATH_URL, 1, TEN_SECONDS),
-    (ACCOUNT_PATH_URL, 5, ONE_SECOND),
-    (ACCOUNT_NONCE_PATH_URL, 5, ONE_SECOND),
-    (LEVERAGE_PATH_URL, 2, ONE_SECOND),
-    (LISTEN_KEY_PATH_URL, 2, ONE_SECOND),
-    (ORDERS_PATH_URL, 10, ONE_SECOND),
-    (ORDERS_QUERY_LIMIT_ID, 10, ONE_SECOND),
-    (CANCEL_ORDER_PATH_URL, 10, ONE_SECOND),
-    (LP_PATH_URL, 2, ONE_SECOND),
-    (WITHDRAW_PATH_URL, 1, ONE_SECOND),
-    (TRANSFER_PATH_URL, 2, ONE_SECOND),
-]
-ALL_ENDPOINTS_LIMIT = 30  # per second, shared by every request above
-
-RATE_LIMITS: List[RateLimit] = [RateLimit(limit_id=ALL_ENDPOINTS_LIMIT_ID, limit=ALL_ENDPOINTS_LIMIT,
-                                          time_interval=ONE_SECOND)] + [
-    RateLimit(limit_id=limit_id, limit=limit, time_interval=interval,
+ALL_ENDPOINTS_LIMIT = 30  # per second, shared by every request
+_REQUESTS_PER_SECOND = {
+    EXCHANGE_INFO_PATH_URL: 5,
+    TICKER_LATEST_PATH_URL: 10,
+    TRADES_PATH_URL: 5,
+    DEPTH_PATH_URL: 10,
+    ACCOUNT_PATH_URL: 5,
+    ACCOUNT_NONCE_PATH_URL: 5,
+    LEVERAGE_PATH_URL: 2,
+    LISTEN_KEY_PATH_URL: 2,
+    ORDERS_PATH_URL: 10,
+    ORDERS_QUERY_LIMIT_ID: 10,
+    CANCEL_ORDER_PATH_URL: 10,
+}
+RATE_LIMITS = [RateLimit(limit_id=ALL_ENDPOINTS_LIMIT_ID, limit=ALL_ENDPOINTS_LIMIT, time_interval=1)] + [
+    RateLimit(limit_id=limit_id, limit=limit, time_interval=1,
               linked_limits=[LinkedLimitWeightPair(ALL_ENDPOINTS_LIMIT_ID)])
-    for limit_id, limit, interval in _RATE_LIMIT_TABLE
+    for limit_id, limit in _REQUESTS_PER_SECOND.items()
 ]

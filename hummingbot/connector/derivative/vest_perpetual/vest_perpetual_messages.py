@@ -1,17 +1,15 @@
 """Pure parsers turning Vest payloads into typed values, shared by the REST and the WebSocket paths.
 
 One function per payload kind; no I/O and no state. A payload that does not fit raises `VestMessageError` with a
-readable reason, so callers log it once and move on. Section numbers refer to `shared/vest-api.md`.
+readable reason, so callers log it once and move on. Section numbers refer to docs/vest-protocol.md.
 """
 import json
-import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from math import isfinite as _isfinite
-from typing import Annotated, Any, Dict, List, Mapping, Optional, Tuple, Union
+from math import isfinite
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import brotli
-import msgspec
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_utils import trading_pair_of
@@ -25,9 +23,6 @@ from hummingbot.core.data_type.order_book_row import OrderBookRow
 _MAX_DECIMAL_EXPONENT = 64
 _INT_MIN, _INT_MAX = -2 ** 63, 2 ** 64
 _MAX_DECIMALS = 18
-# OrderBookRow is a namedtuple; `tuple.__new__(OrderBookRow, (price, size, update_id))` builds one without the
-# Python-level `__new__` that namedtuples add, which matters at 40 rows per depth message.
-_new_tuple = tuple.__new__
 
 
 class VestMessageError(ValueError):
@@ -132,7 +127,7 @@ def _opt_bool(payload: Mapping[str, Any], key: str) -> Optional[bool]:
 
 
 def _mapping(payload: Any, what: str) -> Mapping[str, Any]:
-    if type(payload) is not dict and not isinstance(payload, Mapping):  # `type is` first: the ABC check is slow
+    if not isinstance(payload, Mapping):
         raise VestMessageError(f"{what} is not an object: {type(payload).__name__}")
     return payload
 
@@ -149,10 +144,10 @@ def _list(payload: Any, what: str) -> List[Any]:
 def decode_frame(data: Union[str, bytes, bytearray, Mapping, list]) -> Any:
     """JSON from a WebSocket frame (§5.1): text, binary UTF-8 or Brotli-compressed binary are all accepted.
 
-    Which one the current hosts send is unconfirmed. Mappings and lists pass through unchanged: Hummingbot's stock
-    WSConnection (unlike `VestWSConnection`) hands text frames over already parsed.
+    Which one the current hosts send is unconfirmed. Mappings and lists pass through unchanged: Hummingbot's
+    WSConnection hands JSON text frames over already parsed.
     """
-    if type(data) is dict or isinstance(data, (Mapping, list)):  # `type is` first: the ABC check is slow
+    if isinstance(data, (Mapping, list)):
         return data
     if isinstance(data, str):
         text = data
@@ -176,8 +171,8 @@ def decode_frame(data: Union[str, bytes, bytearray, Mapping, list]) -> Any:
 def parse_error_envelope(payload: Any, http_status: Optional[int] = None) -> Optional[VestAPIError]:
     """The error in any of the three envelopes of §3.12, or None when the payload is not an error.
 
-    `{"code","msg"}` (documented), `{"detail":{"code","msg"}}` (C6/C7) and FastAPI's
-    `{"detail":[{"loc","msg",...}]}` validation list (C4, observed).
+    `{"code","msg"}` (documented), `{"detail":{"code","msg"}}` and FastAPI's `{"detail":[{"loc","msg",...}]}`
+    validation list (both observed).
     """
     if not isinstance(payload, Mapping):
         return VestAPIError(None, _short(payload), http_status) if http_status and http_status >= 400 else None
@@ -217,57 +212,19 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def parse_channel_message(payload: Any) -> Tuple[str, Any]:
-    """`(channel, data)` of a pushed message `{"channel": …, "data": …}` (§5.3)."""
-    message = _mapping(payload, "message")
+def parse_push(frame: Any) -> Optional[Tuple[str, Any]]:
+    """`(channel, data)` of a pushed message `{"channel", "data"}` (§5.3), or None for a PONG or a (UN)SUBSCRIBE
+    ack (§5.2). Accepts every frame form of §5.1 (see `decode_frame`); raises VestMessageError."""
+    message = decode_frame(frame)
+    if _is_control_reply(message):
+        return None
+    message = _mapping(message, "message")
     return _req_str(message, "channel"), message.get("data")
 
 
-class _Push(msgspec.Struct):
-    """A pushed message `{"channel", "data"}` (§5.3) whose `data` is left as raw JSON for its channel's parser."""
-    channel: str
-    data: msgspec.Raw = msgspec.Raw(b"null")
-
-
-_PUSH_DECODER = msgspec.json.Decoder(_Push)
-_JSON_DECODER = msgspec.json.Decoder()
-
-
-def read_push(frame: Any) -> Optional[Tuple[str, Any]]:
-    """`(channel, data)` of a pushed message (§5.3), or None for a PONG or a (UN)SUBSCRIBE ack (§5.2).
-
-    From a JSON text or binary frame, `data` comes back as raw JSON (`msgspec.Raw`): the channel's parser decodes
-    it once, straight into its own types (`parse_depth` into floats), instead of decoding to strings first and
-    converting every price again. Anything else (acks, Brotli frames, decoded objects, malformed frames) takes
-    `decode_frame`, so every variant of §5.1 is still accepted. Raises VestMessageError.
-    """
-    if isinstance(frame, (str, bytes, bytearray)):
-        try:
-            push = _PUSH_DECODER.decode(frame)
-            return push.channel, push.data
-        except msgspec.MsgspecError:
-            pass  # not a plain JSON push: the general path below decodes it or names the problem
-    message = decode_frame(frame)
-    if is_control_reply(message):
-        return None
-    return parse_channel_message(message)
-
-
-def json_value(payload: Any) -> Any:
-    """Python values of raw JSON from `read_push`; already decoded values are returned unchanged."""
-    if type(payload) is not msgspec.Raw:
-        return payload
-    try:
-        return _JSON_DECODER.decode(payload)
-    except msgspec.DecodeError:
-        raise VestMessageError("data is not valid JSON") from None
-
-
-def is_control_reply(payload: Any) -> bool:
+def _is_control_reply(payload: Any) -> bool:
     """PONG (`{"data":"PONG"}`, compared case-insensitively per §5.2) or a (UN)SUBSCRIBE ack `{"result","id"}`."""
-    if type(payload) is not dict and not isinstance(payload, Mapping):  # `type is` first: the ABC check is slow
-        return False
-    if "channel" in payload:
+    if not isinstance(payload, Mapping) or "channel" in payload:
         return False
     data = payload.get("data")
     return (isinstance(data, str) and data.upper() == CONSTANTS.WS_PONG_DATA) or ("result" in payload
@@ -305,11 +262,6 @@ class VestMarket:
     @property
     def price_tick(self) -> Decimal:
         return Decimal(1).scaleb(-self.price_decimals)
-
-    @property
-    def max_leverage(self) -> int:
-        """1 / IMR (§2.1, inferred)."""
-        return max(1, int(Decimal(1) / self.init_margin_ratio)) if self.init_margin_ratio > 0 else 1
 
     def format_size(self, size: Decimal) -> str:
         """Exactly `sizeDecimals` digits: the string signed is the string sent (§4.2)."""
@@ -352,7 +304,7 @@ def parse_market(row: Any) -> VestMarket:
 
 
 def is_trading_symbol(row: Mapping[str, Any]) -> bool:
-    """A symbol is tradable unless Vest marks it otherwise (`tradingStatus`, observed in C5, §2.1)."""
+    """A symbol is tradable unless Vest marks it otherwise (`tradingStatus`, observed, §2.1)."""
     return row.get("tradingStatus", CONSTANTS.SYMBOL_STATUS_TRADING) == CONSTANTS.SYMBOL_STATUS_TRADING
 
 
@@ -404,62 +356,32 @@ def next_funding_timestamp(now_seconds: float) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # Depth and trades (§2.6, §2.7, §5.3)
 # ---------------------------------------------------------------------------------------------------------------
-# A depth level's price and size (§2.7, §5.3: decimal strings; plain numbers are accepted too). msgspec turns them
-# into floats while it parses the JSON (strict=False reads numeric strings), with the same correctly rounded result
-# as `float(text)`; the bounds reject NaN and infinities, which would stall Hummingbot's book.
-_BookFloat = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
-
-
-class _DepthBook(msgspec.Struct):
-    bids: List[Tuple[_BookFloat, _BookFloat]]
-    asks: List[Tuple[_BookFloat, _BookFloat]]
-
-
-_DEPTH_DECODER = msgspec.json.Decoder(_DepthBook, strict=False)
-
-
-def parse_depth(payload: Any, update_id: int = 0) -> Tuple[List[OrderBookRow], List[OrderBookRow]]:
+def parse_depth(payload: Any, update_id: int) -> Tuple[List[OrderBookRow], List[OrderBookRow]]:
     """`(bids, asks)` as the `OrderBookRow`s Hummingbot's order book applies, built once, here.
 
-    `payload` is raw JSON (a WebSocket push's `data`, see `read_push`) or decoded JSON (REST). Every message is a
-    full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3), so the rows carry our
-    `update_id`. Well-formed `[price, size]` levels are parsed and checked in one C pass; anything else (levels
-    with extra fields, numbers Python reads but JSON does not, errors) takes the careful path, which names the
-    offending level.
+    Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3), so the
+    rows carry our `update_id`. Levels are `[price, size]` decimal strings (numbers are accepted too; extra fields
+    are ignored); a level that is not two finite numbers refuses the whole message, naming the level.
     """
-    try:
-        if type(payload) is msgspec.Raw:
-            book = _DEPTH_DECODER.decode(payload)
-        else:
-            book = msgspec.convert(payload, _DepthBook, strict=False)
-    except msgspec.MsgspecError:
-        depth = _mapping(json_value(payload), "depth")
-        return _depth_side(depth.get("bids"), "bids", update_id), _depth_side(depth.get("asks"), "asks", update_id)
-    return _book_rows(book.bids, update_id), _book_rows(book.asks, update_id)
-
-
-def _book_rows(levels: List[Tuple[float, float]], update_id: int) -> List[OrderBookRow]:
-    return [_new_tuple(OrderBookRow, (price, size, update_id)) for price, size in levels]
+    depth = _mapping(payload, "depth")
+    return _depth_side(depth.get("bids"), "bids", update_id), _depth_side(depth.get("asks"), "asks", update_id)
 
 
 def _depth_side(levels: Any, side: str, update_id: int) -> List[OrderBookRow]:
     if not isinstance(levels, list):
         raise VestMessageError(f"depth lacks a '{side}' list")
-    return _book_rows([_depth_level(level) for level in levels], update_id)
-
-
-def _depth_level(level: Any) -> Tuple[float, float]:
-    """`[price, size, ...]`: extra fields are ignored; the first two must be finite numbers."""
-    try:
-        price, size, *_ = level
-        if not isinstance(level, (list, tuple)):
-            raise TypeError
-        price, size = float(price), float(size)
-        if _isfinite(price) and _isfinite(size):
-            return price, size
-    except (TypeError, ValueError, OverflowError):
-        pass  # every way of failing ends in the same error below
-    raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(level)}")
+    rows = []
+    for level in levels:
+        try:
+            if isinstance(level, (list, tuple)):
+                price, size = float(level[0]), float(level[1])
+                if isfinite(price) and isfinite(size):
+                    rows.append(OrderBookRow(price, size, update_id))
+                    continue
+        except (IndexError, TypeError, ValueError, OverflowError):
+            pass  # every way of failing ends in the same error below
+        raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(level)}")
+    return rows
 
 
 @dataclass(frozen=True)
@@ -622,7 +544,7 @@ def parse_account(payload: Any) -> VestAccount:
         total = _req_decimal(account, "collateral")
     positions = tuple(position for position in (parse_position(row) for row in
                                                 _list(account.get("positions", []), "account.positions"))
-                      if position.size != 0)  # C4: flat positions may be listed with size 0
+                      if position.size != 0)  # flat positions may be listed with size 0 (§3.3)
     leverages = {}
     for row in _list(account.get("leverages", []), "account.leverages"):
         row = _mapping(row, "leverage")
@@ -657,6 +579,6 @@ class VestAccountEvent:
 def parse_account_event(data: Any) -> VestAccountEvent:
     data = _mapping(data, "account_private data")
     event = _req_str(data, "event")
-    if event not in (CONSTANTS.WS_EVENT_ORDER, CONSTANTS.WS_EVENT_LP, CONSTANTS.WS_EVENT_TRANSFER):
+    if event not in CONSTANTS.WS_ACCOUNT_EVENTS:
         raise VestMessageError(f"unknown account event {event!r}")
     return VestAccountEvent(event=event, args=_mapping(data.get("args"), f"{event} args"))

@@ -1,19 +1,17 @@
 """Hummingbot's generic perpetual-connector suite, run against `VestPerpetualDerivative`.
 
 Every `configure_*` hook registers an `aioresponses` mock shaped like Vest's documented payloads
-(`shared/vest-api.md`: exchangeInfo §2.1, tickers §2.2, trades §2.6, orders §3.6-§3.8, account §3.3, leverage §3.5,
+(docs/vest-protocol.md: exchangeInfo §2.1, tickers §2.2, trades §2.6, orders §3.6-§3.8, account §3.3, leverage §3.5,
 ORDER events §5.4) and returns the URL (a regex where the request carries per-call query parameters).
 
 Inherited tests are overridden only where they hard-code something Vest cannot do; each override says why and
 asserts what Vest does instead (6 overrides, marked `OVERRIDE`).
 """
 import asyncio
-import inspect
 import json
 import re
 import time
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from unittest.mock import AsyncMock, patch
 
@@ -53,25 +51,6 @@ POST_TIME_MS = 1640780000050
 
 ORDER_ABI_TYPES = ["uint256", "uint256", "string", "string", "bool", "string", "string", "bool"]
 CANCEL_ABI_TYPES = ["uint256", "uint256", "string"]
-
-
-_NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
-
-
-class _ClientResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 predates aiohttp 3.14, whose ClientResponse requires `stream_writer`."""
-
-    def __init__(self, method, url, **kwargs):
-        if _NEEDS_STREAM_WRITER:
-            kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
-def aioresponses_compat():
-    """Lets every aioresponses mock (the suite's own `@aioresponses()` included) build its responses whichever
-    aiohttp is installed (the project pins < 3.14; this keeps the tests working on 3.14 too). Started in
-    setUpClass, stopped in tearDownClass."""
-    return patch("aioresponses.core.ClientResponse", _ClientResponse)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -188,17 +167,6 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
     client_order_id_prefix = CONSTANTS.CLIENT_ORDER_ID_PREFIX
     exchange_order_id_prefix = "0x"
 
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls._compat = aioresponses_compat()
-        cls._compat.start()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls._compat.stop()
-        super().tearDownClass()
-
     # ------------------------------------------------------------------------------------------ URLs
     @property
     def all_symbols_url(self):
@@ -284,7 +252,7 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
     def balance_event_websocket_update(self):
         # §5.4: Vest pushes no balance event; a TRANSFER is the only account event that moves collateral.
         return {"channel": CONSTANTS.WS_ACCOUNT_PRIVATE_CHANNEL,
-                "data": {"event": CONSTANTS.WS_EVENT_TRANSFER,
+                "data": {"event": "TRANSFER",
                          "args": {"id": "0x7ab1", "size": "500000000", "orderType": "DEPOSIT", "status": "FILLED",
                                   "code": None, "chainId": 8453, "postTime": 1640780000000, "nonce": 7}}}
 
