@@ -9,7 +9,7 @@ STAMP := $(VENV)/.deps-$(HUMMINGBOT_VERSION)
 CONNECTOR := hummingbot/connector/derivative/vest_perpetual
 SITE_CONNECTOR = $$($(PY) -c "import hummingbot, os; print(os.path.dirname(hummingbot.__file__))")/connector/derivative/vest_perpetual
 
-.PHONY: venv install dev lint test discovery demo cli live-check bench faults soak clean
+.PHONY: venv install dev lint test upstream-pr discovery demo cli live-check bench faults soak clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,11 @@ lint: venv
 
 test: dev lint
 	$(PY) -m pytest -q -m "not soak" --cov --cov-report=term $(PYTEST_ARGS)
+
+# The in-tree pull request to hummingbot/hummingbot: its files and PR text in build/upstream-pr/, upstream's lint on
+# them, and their tests with only Hummingbot's dependencies importable (each module covered >= 90%).
+upstream-pr: dev
+	$(PY) tools/upstream_pr.py
 
 discovery: install
 	$(PY) -m vest_hummingbot.discovery

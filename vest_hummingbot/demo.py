@@ -85,7 +85,7 @@ class Nudge:
 
 def choose_nudge(order_rows: Sequence[Mapping[str, Any]], symbol: str, position: Decimal,
                  prefer_buy: bool) -> Optional[Nudge]:
-    """Pick the resting LIMIT to fill next and the index price that fills it (vest-api.md §6.2).
+    """Pick the resting LIMIT to fill next and the index price that fills it (docs/vest-protocol.md §6.2).
 
     In a position, close it (a sell when long, a buy when short); when flat, open on the preferred side if a
     resting order is there, else on the other side. The best-priced order of the side is chosen.
@@ -145,7 +145,7 @@ def _decimal(value: Any) -> Decimal:
 
 def summarize(order_rows: Sequence[Mapping[str, Any]], account: Mapping[str, Any], symbol: str,
               hummingbot: HummingbotStats) -> Summary:
-    """Totals from the venue's own records: `GET /orders` rows and `GET /account` (vest-api.md §3.3, §3.8).
+    """Totals from the venue's own records: `GET /orders` rows and `GET /account` (docs/vest-protocol.md §3.3, §3.8).
 
     `realizedPnl` already includes fees and funding (§3.8); fees include the AMM premium.
     """

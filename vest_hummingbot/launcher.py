@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, List, Mapping, Optional
 
 import hummingbot
-
 from vest_hummingbot import PROJECT_ROOT
 
 if TYPE_CHECKING:

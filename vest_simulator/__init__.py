@@ -1,11 +1,11 @@
-"""Local simulator of the Vest Markets perpetual-futures exchange (contract: vest-api.md).
+"""Local simulator of the Vest Markets perpetual-futures exchange (contract: docs/vest-protocol.md).
 
 Independent of Hummingbot: it verifies request signatures itself (abi.encode -> keccak -> EIP-191, recovery).
 """
-from .models import Fill
 from .errors import RequestValidationError, VestError
 from .faults import Faults
 from .market import CATALOG, DEFAULT_SYMBOLS, SymbolSpec
+from .models import Fill
 from .signatures import DEV_ROUTER, PROD_ROUTER
 from .simulator import SimAccount, VestSimulator
 

@@ -1,4 +1,4 @@
-"""aiohttp application: thin REST handlers under `/v2` (vest-api.md §2-3), the WS hub at `/ws-api` (§5) and the
+"""aiohttp application: thin REST handlers under `/v2` (docs/vest-protocol.md §2-3), the WS hub at `/ws-api` (§5) and the
 fault middleware. Business logic lives in `engine.py` / `market.py`.
 
 Headers (§1.3, §3.1, §7.2): private routes need `X-API-KEY` (missing/unknown -> 1002, HTTP 401) and
@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Optional, Set
 from aiohttp import web
 
 from . import errors as E
-from .models import ORDER_STATUSES, Account
 from .errors import RequestValidationError, VestError
 from .market import INTERVAL_MS, MAX_HISTORY_LIMIT
-from .schema import (CancelRequest, LeverageRequest, LpRequest, OrderRequest, RegisterRequest, WithdrawRequest,
-                     query_int)
+from .models import ORDER_STATUSES, Account
+from .schema import CancelRequest, LeverageRequest, LpRequest, OrderRequest, RegisterRequest, WithdrawRequest, query_int
 from .util import fmt_usdc
 from .ws import parse_group
 

@@ -1,7 +1,7 @@
 """Exchange state and rules: accounts, signers, API keys, orders, positions, LP, transfers, listen keys.
 
 Pure state (no I/O): time comes from an injected clock (ms), randomness from the seed. Private events are
-handed to `on_private(primary, event, args)`, public fills to `on_trade(symbol, trade)` (vest-api.md §5.3-5.4).
+handed to `on_private(primary, event, args)`, public fills to `on_trade(symbol, trade)` (docs/vest-protocol.md §5.3-5.4).
 
 Sequencing of ORDER events (§5.4, §7.5): `place_order` validates synchronously (1xxx codes and 3015 are HTTP
 errors), records the order, emits `NEW` (TP/SL children emit their own `NEW` right after) and queues it.
@@ -22,8 +22,21 @@ from .errors import VestError
 from .market import Market, SymbolSpec
 from .models import Account, Fill, LpOrder, Metrics, Order, Position, Transfer
 from .schema import CancelRequest, LeverageRequest, LpRequest, OrderRequest, RegisterRequest, WithdrawRequest
-from .signatures import (CANCEL_TYPES, LP_TYPES, ORDER_TYPES, WITHDRAW_TYPES, abi_encode, address_of, is_address,
-                         keccak, personal_hash, recover_address, sign_hash, signer_proof_hashes, to_checksum)
+from .signatures import (
+    CANCEL_TYPES,
+    LP_TYPES,
+    ORDER_TYPES,
+    WITHDRAW_TYPES,
+    abi_encode,
+    address_of,
+    is_address,
+    keccak,
+    personal_hash,
+    recover_address,
+    sign_hash,
+    signer_proof_hashes,
+    to_checksum,
+)
 from .util import RATE_DECIMALS, USDC_DECIMALS, ZERO, fmt, fmt_usdc, parse_decimal, usdc
 
 DEFAULT_RECV_WINDOW_MS = 5000
@@ -229,7 +242,7 @@ class Engine:
 
     def _tp_sl_children(self, acct: Account, req: OrderRequest, spec: SymbolSpec, size: Decimal,
                         limit_price: Decimal) -> List[Tuple[str, Decimal, int, str]]:
-        """Validate tpPrice/slPrice (+signatures per the C6 convention of §4.3: parent time and size,
+        """Validate tpPrice/slPrice (+signatures per the observed convention of §4.3: parent time and size,
         nonce+1 for TP, nonce+2 for SL). Returns (type, price, nonce, id) per child."""
         legs = [("TAKE_PROFIT", req.tp_price, req.tp_signature, 1), ("STOP_LOSS", req.sl_price, req.sl_signature, 2)]
         if all(price is None for _, price, _, _ in legs):

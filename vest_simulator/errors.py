@@ -1,4 +1,4 @@
-"""Vest error codes (vest-api.md §6.6) and the exceptions the simulator raises for them.
+"""Vest error codes (docs/vest-protocol.md §6.6) and the exceptions the simulator raises for them.
 
 1xxx codes are synchronous HTTP errors; 3xxx/4xxx/5xxx engine rejections are reported asynchronously as
 REJECTED events (except 3015 DUPLICATE, 3017 ORDER_NOT_FOUND and 3021 which are answered synchronously).

@@ -1,4 +1,4 @@
-"""Named, seeded fault switches (vest-api.md §5.1 frames, §6.5 rate limits, §3.12 envelopes).
+"""Named, seeded fault switches (docs/vest-protocol.md §5.1 frames, §6.5 rate limits, §3.12 envelopes).
 
 Every random decision draws from a stream seeded by `seed`, so a run with the same switches, seed and request
 sequence is reproducible. `set(...)` reseeds the streams whenever `seed` is passed.

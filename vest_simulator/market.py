@@ -1,6 +1,6 @@
 """Seeded market model: index path, mark price, AMM ladder, funding, klines, trade tape.
 
-vest-api.md §2, §6.2-6.3, §7.
+docs/vest-protocol.md §2, §6.2-6.3, §7.
 
 Pure state, no I/O. Time comes from an injected clock (ms). Vest has no order book: the "depth" is the AMM's
 quote ladder around the mark price and every fill is a taker fill against it (§2.7, §6.2).
@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Callable, Deque, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .signatures import keccak
-from .util import ZERO, RATE_DECIMALS, fmt, fmt_usdc, round_to, step
+from .util import RATE_DECIMALS, ZERO, fmt, fmt_usdc, round_to, step
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000

@@ -1,5 +1,5 @@
 """Exchange records and their wire renderings: positions, orders, fills, LP orders, transfers, accounts
-(vest-api.md §3.3, §3.8-3.10, §5.4)."""
+(docs/vest-protocol.md §3.3, §3.8-3.10, §5.4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

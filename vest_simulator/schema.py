@@ -1,4 +1,4 @@
-"""Request body/query parsing with FastAPI-shaped 422 errors (vest-api.md §3.4, §3.6-3.10, §3.12).
+"""Request body/query parsing with FastAPI-shaped 422 errors (docs/vest-protocol.md §3.4, §3.6-3.10, §3.12).
 
 Only the *shape* is validated here (presence and JSON types); business rules (1xxx codes) live in the engine.
 """

@@ -1,4 +1,4 @@
-"""Independent signature verification for Vest requests (vest-api.md §3.2, §4).
+"""Independent signature verification for Vest requests (docs/vest-protocol.md §3.2, §4).
 
 Signed POST bodies: digest = keccak256(abi.encode(tuple)); the signer signs the EIP-191 personal-sign hash
 of those 32 raw bytes. /register carries an EIP-712 `SignerProof` signed by the primary key with the domain

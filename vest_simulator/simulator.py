@@ -1,4 +1,4 @@
-"""`VestSimulator`: the in-process API tying market, engine, faults, HTTP app and WS hub together (vest-api.md §7).
+"""`VestSimulator`: the in-process API tying market, engine, faults, HTTP app and WS hub together (docs/vest-protocol.md §7).
 
     async with VestSimulator(seed=7, tick_interval=None) as sim:
         acct = sim.create_account(signing_private_key="0x..")

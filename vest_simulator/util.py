@@ -1,4 +1,4 @@
-"""Small helpers for Vest's wire formats (vest-api.md §1.5: decimals are strings, ints numbers, ms time)."""
+"""Small helpers for Vest's wire formats (docs/vest-protocol.md §1.5: decimals are strings, ints numbers, ms time)."""
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation

@@ -1,4 +1,4 @@
-"""WebSocket hub for `/ws-api` (vest-api.md §5, §7.7-7.8).
+"""WebSocket hub for `/ws-api` (docs/vest-protocol.md §5, §7.7-7.8).
 
 Connect: `version=1.0` (else close 4000); `xwebsocketserver` or `websocketserver` = `restserver<g>` (missing or
 unknown group -> 4001, malformed -> 4002). Private streams pass `listenKey`: present but empty -> 4003 at connect,

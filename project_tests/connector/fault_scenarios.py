@@ -21,8 +21,6 @@ from unittest.mock import patch
 
 from aiohttp import web
 
-from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
-
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import nonce_of_client_order_id
 from hummingbot.core.data_type.common import OrderType, PositionAction
@@ -35,6 +33,7 @@ from hummingbot.core.event.events import (
     OrderFilledEvent,
     SellOrderCompletedEvent,
 )
+from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
 from vest_simulator import errors as SIM_ERRORS
 from vest_simulator.errors import VestError as SimVestError
 
@@ -963,7 +962,7 @@ async def cancel_fill_race(seed: int = 15) -> ScenarioResult:
                              "3017": hook.codes[SIM_ERRORS.ORDER_NOT_FOUND] - refusals_before,
                              "fill_events": len(fill_events), "venue_fills": len(venue_fills)}
             result.check(final == expected, f"{label}: the venue ended {final}, the race was meant to "
-                                                   f"end {expected}")
+                                            f"end {expected}")
             result.check(outcome.consistent, f"{label}: {outcome.describe()}")
             result.check(len(fill_events) == len(venue_fills),
                          f"{label}: {len(fill_events)} fill events for {len(venue_fills)} venue fills")

@@ -16,7 +16,7 @@ from hummingbot.core.web_assistant.connections.connections_factory import Connec
 from vest_simulator import VestSimulator
 
 # Hardhat's well-known test key #1 (public, never funded anywhere real).
-SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # noqa: mock
 STARTING_BALANCE = Decimal("100000")
 TICK_SECONDS = 0.2
 

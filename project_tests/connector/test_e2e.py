@@ -1,7 +1,5 @@
 """The real connector against the project's Vest simulator over real sockets on loopback (issue: the connector)."""
 from decimal import Decimal
-from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
-from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import nonce_of_client_order_id
@@ -15,6 +13,8 @@ from hummingbot.core.event.events import (
     OrderFilledEvent,
     SellOrderCompletedEvent,
 )
+from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
+from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
 
 PAIR = "BTC-USDC"
 SYMBOL = "BTC-PERP"

@@ -42,7 +42,7 @@ from hummingbot.core.data_type.order_book import OrderBook
 from hummingbot.core.web_assistant.connections.data_types import WSResponse
 
 BTC, ETH = "BTC-USDC", "ETH-USDC"
-SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # Hardhat test key #1
+SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # Hardhat test key #1  # noqa: mock
 SYMBOLS = bidict({"BTC-PERP": BTC, "ETH-PERP": ETH})
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -113,8 +113,8 @@ def broken_depth(draw):
     if how == "remove":
         data.pop(side)
     elif how == "not a list":
-        data[side] = draw(st.none() | st.integers() | st.text(max_size=5) | st.dictionaries(st.text(max_size=2),
-                                                                                             st.integers()))
+        not_a_list = st.none() | st.integers() | st.text(max_size=5) | st.dictionaries(st.text(max_size=2), st.integers())
+        data[side] = draw(not_a_list)
     else:
         bad = draw(st.none() | st.integers() | st.text(max_size=4) | st.lists(decimal_text, max_size=1))
         data[side] = list(data[side]) + [bad]
@@ -520,7 +520,6 @@ class PrivateStreamProperties(PropertyTestCase):
         self.assertEqual(Decimal("0.0100") if expected is OrderState.FILLED else Decimal(0),
                          order.executed_amount_base)
 
-
     @PROPERTY_SETTINGS
     @given(args=order_args(status=st.just("FILLED")), size=st.sampled_from(["-0.0100", "0.0000", "-1", "0.0200",
                                                                            "5.0000"]) | st.none(),
@@ -643,11 +642,11 @@ class RestProperties(PropertyTestCase):
             except (VestAPIError, VestMessageError):
                 pass
 
-
     @PROPERTY_SETTINGS
-    @given(body=st.one_of(json_values.filter(lambda v: not (isinstance(v, dict) and (
+    @given(body=st.one_of(
+        json_values.filter(lambda v: not (isinstance(v, dict) and (
             isinstance(v.get("id"), str) or "detail" in v or ("code" in v and "msg" in v)))),
-                          st.sampled_from(["", "OK", "{\"id\":", "<html></html>"])))
+        st.sampled_from(["", "OK", "{\"id\":", "<html></html>"])))
     def test_an_accepted_order_whose_answer_is_unreadable_is_looked_up_by_nonce(self, body):
         """`POST /orders` answered 200 (and no error envelope) means Vest took the order; a body without a
         readable `id` proves nothing else. The order must be found by nonce, like an order whose answer was lost,

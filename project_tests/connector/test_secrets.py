@@ -14,19 +14,12 @@ import pickle
 import traceback
 from typing import List, Set
 
-from project_tests.connector.fault_scenarios import (
-    BTC,
-    EventRecorder,
-    OrderFlow,
-    eventually,
-    private_stream_subscribed,
-)
-from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
-from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
-
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import SigningKey, VestPerpetualAuth
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import VestPerpetualDerivative
 from hummingbot.core.event.events import MarketOrderFailureEvent, OrderCancelledEvent, OrderFilledEvent
+from project_tests.connector.fault_scenarios import BTC, EventRecorder, OrderFlow, eventually, private_stream_subscribed
+from project_tests.connector.simulated_venue import SimulatedVenue, wait_until
+from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
 
 # Distinctive and valid (below the secp256k1 order); never used anywhere else.
 SIGNING_KEY = "0x" + "5ec2e7" * 10 + "5ec2"

@@ -101,7 +101,7 @@ class CliInPseudoTerminalTest(unittest.TestCase):
         stored = run_python(["-c", STORE_KEYS_SCRIPT, PASSWORD, self.account.api_key,
                              self.account.signing_private_key], self.env, SCRIPT_TIMEOUT)
         self.assertEqual(0, stored.returncode, stored.stderr)
-        cli = self._start_cli()
+        self._start_cli()
         self._answer_dialog("Enter your password", PASSWORD)
         self._wait("Home folder", START_TIMEOUT)
         self._check_balance_and_exit()

@@ -103,8 +103,11 @@ class ConfigTest(unittest.TestCase):
                           "vest_perpetual_account_group": 3}, demo.connector_keys(account))
 
     def test_shipped_strategy_config_loads_in_hummingbot(self):
-        from hummingbot.client.config.config_helpers import (get_strategy_template_path,
-                                                             load_strategy_config_map_from_file, read_yml_file)
+        from hummingbot.client.config.config_helpers import (
+            get_strategy_template_path,
+            load_strategy_config_map_from_file,
+            read_yml_file,
+        )
         path = self.dir / demo.STRATEGY_FILE  # a copy: Hummingbot rewrites configs older than its template
         shutil.copyfile(launcher.SHIPPED_STRATEGIES / demo.STRATEGY_FILE, path)
         template = read_yml_file(get_strategy_template_path("perpetual_market_making"))

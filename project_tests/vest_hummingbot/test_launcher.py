@@ -8,8 +8,8 @@ from pathlib import Path
 from project_tests.vest_hummingbot.support import child_env, run_python
 
 TIMEOUT = 120.0
-API_KEY = "d98273073073eebde8f806cfac145d90ee71f0ff510e4498db1cb71c749816f0"
-SIGNING_KEY = "0x1f5bb33a034b8ae697c59f19bb79657d14d20ce2e3ac85db8dedf1197aab994e"
+API_KEY = "d98273073073eebde8f806cfac145d90ee71f0ff510e4498db1cb71c749816f0"  # noqa: mock
+SIGNING_KEY = "0x1f5bb33a034b8ae697c59f19bb79657d14d20ce2e3ac85db8dedf1197aab994e"  # noqa: mock
 PASSWORD = "launcher-test"
 
 PATHS_SCRIPT = """

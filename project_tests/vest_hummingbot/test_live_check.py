@@ -9,7 +9,7 @@ from hummingbot.core.web_assistant.connections.connections_factory import Connec
 from vest_hummingbot.live_check import LiveCheck, main
 from vest_simulator import VestSimulator
 
-SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # noqa: mock
 
 
 class LiveCheckTests(unittest.IsolatedAsyncioTestCase):

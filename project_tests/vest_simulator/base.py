@@ -19,7 +19,7 @@ PUBLIC_QUERY = "version=1.0&xwebsocketserver=restserver0"
 
 
 def decode_frame(msg: aiohttp.WSMessage) -> Any:
-    """Text, UTF-8 binary or Brotli binary frames (vest-api.md §5.1)."""
+    """Text, UTF-8 binary or Brotli binary frames (docs/vest-protocol.md §5.1)."""
     if msg.type == aiohttp.WSMsgType.TEXT:
         return json.loads(msg.data)
     try:

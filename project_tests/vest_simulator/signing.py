@@ -8,27 +8,27 @@ from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from eth_utils import keccak
 
-# Public Hardhat test keys used by vest-api.md §4.10.
-PRIMARY_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# Public Hardhat test keys used by docs/vest-protocol.md §4.10.
+PRIMARY_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # noqa: mock
 PRIMARY_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # noqa: mock
 SIGNING_ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-OTHER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+OTHER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # noqa: mock
 
 USDC_BASE = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"  # USDC on Base
 T = 1700000000000  # time and nonce of the §4.10 vectors
 
 
-# vest-api.md §4.10 (65-byte signatures split in two for line length)
-PROOF_SIG = ("0x8720c026019aaa3d98bb4ad566c9f0c0339f47c0a36dd943ad1d73d4d3b74fe1"
+# docs/vest-protocol.md §4.10 (65-byte signatures split in two for line length)
+PROOF_SIG = ("0x8720c026019aaa3d98bb4ad566c9f0c0339f47c0a36dd943ad1d73d4d3b74fe1"  # noqa: mock
              "3e5400e7cb37ea5182ad13cd5f155e3f99564236510809baa57ea4144177ba191c")
-ORDER_SIG = ("0x677bed1bd00f969e127db9d4828304e5cfb720d8c9230fcb8ffbf5ac38a716e6"
+ORDER_SIG = ("0x677bed1bd00f969e127db9d4828304e5cfb720d8c9230fcb8ffbf5ac38a716e6"  # noqa: mock
              "4440d5cfe5f4a7dc0928a68b312b6653487153462be696a7a682225d33a7ffc21b")
-CANCEL_SIG = ("0x87d86e9e62f9b804553df1ad36375dd58ea915600417824b3934a57a73f1e75d"
+CANCEL_SIG = ("0x87d86e9e62f9b804553df1ad36375dd58ea915600417824b3934a57a73f1e75d"  # noqa: mock
               "7656910d8178373bf422870ab9058026e157e06855b3279ff9e996bceab66a381b")
-LP_SIG = ("0xda823a00637365ad71e1a8da0453a289950bb888b249001316381462dec44c3f"
+LP_SIG = ("0xda823a00637365ad71e1a8da0453a289950bb888b249001316381462dec44c3f"  # noqa: mock
           "0c136b461a3505bcd35fb154e881d2ea62b2c443fe69d1fb53972701c46d4cc21b")
-WITHDRAW_SIG = ("0x0442baf927809bef09ce5b629d589f8485868f8909b25d46ba30de348fc4ef70"
+WITHDRAW_SIG = ("0x0442baf927809bef09ce5b629d589f8485868f8909b25d46ba30de348fc4ef70"  # noqa: mock
                 "240f422ef2c6e7f7cd907e16ea5c7a617793895620b632f7599577eb8f1084c31c")
 
 ORDER_TYPES = ["uint256", "uint256", "string", "string", "bool", "string", "string", "bool"]
@@ -53,7 +53,7 @@ def order_body(key: str, *, time: int, nonce: int, symbol: str = "BTC-PERP", is_
         order["timeInForce"] = time_in_force
     body: Dict[str, Any] = {"order": order, "signature": sign(
         ORDER_TYPES, [time, nonce, order_type, symbol, is_buy, size, limit_price, reduce_only], key)}
-    # TP/SL children: parent time and size, nonce+1 / nonce+2 (vest-api.md §4.3, C6 convention)
+    # TP/SL children: parent time and size, nonce+1 / nonce+2 (docs/vest-protocol.md §4.3, an observed convention)
     for child_type, price, offset, prefix in (("TAKE_PROFIT", tp_price, 1, "tp"), ("STOP_LOSS", sl_price, 2, "sl")):
         if price is not None:
             order[f"{prefix}Price"] = price
@@ -82,7 +82,7 @@ def withdraw_body(key: str, *, time: int, nonce: int, account: str, recipient: s
 
 
 def signer_proof_signature(primary_key: str, router: str, signer: str, expiry: int) -> str:
-    """EIP-712 SignerProof (vest-api.md §3.2): domain without chainId."""
+    """EIP-712 SignerProof (docs/vest-protocol.md §3.2): domain without chainId."""
     typed = {
         "types": {
             "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},

@@ -1,6 +1,6 @@
 """Signed order placement, validation codes and the taker-only AMM engine.
 
-vest-api.md §3.6-3.8, §6.2-6.3, §7.4-7.5."""
+docs/vest-protocol.md §3.6-3.8, §6.2-6.3, §7.4-7.5."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +9,7 @@ from decimal import Decimal
 from vest_simulator import CATALOG
 
 from .base import SimTestCase
-from .signing import OTHER_KEY, SIGNING_KEY, T, order_body
-from .signing import ORDER_SIG as VECTOR_SIGNATURE
+from .signing import ORDER_SIG as VECTOR_SIGNATURE, OTHER_KEY, SIGNING_KEY, T, order_body
 
 
 class VectorOrderTests(SimTestCase):
@@ -26,7 +25,7 @@ class VectorOrderTests(SimTestCase):
         self.assert_error(await self.call("POST", "/orders", body=tampered), 1022)
         status, body = await self.call("POST", "/orders", body={"order": order, "recvWindow": 10000,
                                                                 "signature": VECTOR_SIGNATURE})
-        self.assertEqual((200, {"id": "0x47586aa4b8c0fd58e5ca3db10632fc4023159cabead9cd6ac129a76854ab38c6"}),
+        self.assertEqual((200, {"id": "0x47586aa4b8c0fd58e5ca3db10632fc4023159cabead9cd6ac129a76854ab38c6"}),  # noqa: mock
                          (status, body))
         await self.settle()
         self.assertEqual("NEW", self.order(body["id"])["status"])  # resting: index 65000 > limit 30000

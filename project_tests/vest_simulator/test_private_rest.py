@@ -1,4 +1,4 @@
-"""Private REST: headers, register, account, nonce, leverage, listen keys, LP, transfers (vest-api.md §3)."""
+"""Private REST: headers, register, account, nonce, leverage, listen keys, LP, transfers (docs/vest-protocol.md §3)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -7,8 +7,16 @@ from vest_simulator import DEV_ROUTER, PROD_ROUTER
 from vest_simulator.signatures import address_of, to_checksum
 
 from .base import SimTestCase
-from .signing import (OTHER_KEY, PRIMARY_ADDRESS, SIGNING_ADDRESS, SIGNING_KEY, USDC_BASE, lp_body,
-                      signer_proof_signature, withdraw_body)
+from .signing import (
+    OTHER_KEY,
+    PRIMARY_ADDRESS,
+    SIGNING_ADDRESS,
+    SIGNING_KEY,
+    USDC_BASE,
+    lp_body,
+    signer_proof_signature,
+    withdraw_body,
+)
 
 
 class HeaderTests(SimTestCase):
@@ -17,7 +25,7 @@ class HeaderTests(SimTestCase):
         self.assert_error(await self.call("GET", "/account", headers={"X-API-KEY": "nope",
                                                                       "xrestservermm": "restserver0"}), 1002, 401)
         status, _ = await self.call("GET", "/account", headers={"x-api-key": self.acct.api_key,
-                                                               "XRESTSERVERMM": "restserver0"})
+                                                                "XRESTSERVERMM": "restserver0"})
         self.assertEqual(200, status)  # header names are case-insensitive
 
     async def test_account_group_header(self) -> None:
@@ -103,8 +111,8 @@ class AccountTests(SimTestCase):
         self.assertEqual(422, status)
         self.assertEqual({"detail": [{"type": "missing", "loc": ["query", "time"], "msg": "Field required",
                                       "input": None}]}, body)
-        self.assertEqual((200, {"lastNonce": 0}), await self.call("GET", "/account/nonce",
-                                                                   params={"time": self.sim.now_ms()}))
+        self.assertEqual((200, {"lastNonce": 0}),
+                         await self.call("GET", "/account/nonce", params={"time": self.sim.now_ms()}))
         await self.place_ok(nonce=42)
         self.assertEqual({"lastNonce": 42}, (await self.call("GET", "/account/nonce", params={"time": 1}))[1])
 

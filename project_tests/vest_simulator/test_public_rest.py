@@ -1,4 +1,4 @@
-"""Public REST endpoints (vest-api.md §2) over loopback."""
+"""Public REST endpoints (docs/vest-protocol.md §2) over loopback."""
 from __future__ import annotations
 
 from decimal import Decimal

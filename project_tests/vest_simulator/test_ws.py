@@ -1,4 +1,4 @@
-"""WebSocket admission, close codes 4000-4005, requests and channels (vest-api.md §5)."""
+"""WebSocket admission, close codes 4000-4005, requests and channels (docs/vest-protocol.md §5)."""
 from __future__ import annotations
 
 from decimal import Decimal

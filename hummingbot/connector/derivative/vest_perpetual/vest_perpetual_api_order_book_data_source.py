@@ -127,17 +127,16 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
 
     # ------------------------------------------------------------------------------------------------ WebSocket
     async def _connected_websocket_assistant(self) -> WSAssistant:
-        """Public data is read through account group 0 whatever the user's group (§1.2)."""
+        """Public data is read through account group 0 whatever the user's group (§1.2). A reconnection waits
+        first (see `web_utils.ReconnectDelay`): here, not in the interruption hook, so that a cancelled stream
+        ends at once."""
+        delay = self._reconnect_delay.before_connecting(last_connection_was_healthy=self._received_channel_message)
+        if delay:
+            self.logger().info(f"Reconnecting to the public websocket in {delay} s.")
+            await self._sleep(delay)
         self._received_channel_message = False
         self._reported_problems.clear()
         return await web_utils.connected_ws_assistant(self._api_factory, web_utils.public_ws_url(self._domain))
-
-    async def _on_order_stream_interruption(self, websocket_assistant: Optional[WSAssistant] = None):
-        """Disconnects, then waits before Hummingbot's loop reconnects (see `web_utils.ReconnectDelay`)."""
-        await super()._on_order_stream_interruption(websocket_assistant)
-        delay = self._reconnect_delay.after(connection_was_healthy=self._received_channel_message)
-        self.logger().info(f"Reconnecting to the public websocket in {delay} s.")
-        await self._sleep(delay)
 
     async def _subscribe_channels(self, ws: WSAssistant):
         """One SUBSCRIBE for depth and trades of every current pair, plus `tickers` (§5.2, §5.3)."""

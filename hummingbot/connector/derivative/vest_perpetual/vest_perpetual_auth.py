@@ -33,7 +33,7 @@ def abi_encode(types: Sequence[str], values: Sequence[Any]) -> bytes:
     heads: List[bytes] = []
     tails: List[bytes] = []
     tail_offset = _WORD * len(types)
-    for abi_type, value in zip(types, values):
+    for abi_type, value in zip(types, values, strict=True):
         if abi_type == "string":
             data = value.encode("utf-8")
             padded = data + b"\0" * (-len(data) % _WORD)
@@ -107,10 +107,11 @@ class SigningKey:
 
     def __init__(self, private_key_hex: str, config_name: str = SIGNING_KEY_CONFIG_NAME):
         text = (private_key_hex or "").strip()
+        hex_digits = text[2:] if text.startswith(("0x", "0X")) else text
         try:
-            secret = bytes.fromhex(text[2:] if text.startswith(("0x", "0X")) else text)
-            if len(secret) != _WORD:
+            if len(hex_digits) != 2 * _WORD:
                 raise ValueError
+            secret = bytes.fromhex(hex_digits)
             self._key = coincurve.PrivateKey(secret)  # refuses zero and values >= the curve order
         except ValueError:
             raise VestAuthError(f"{config_name} is not a valid private key: expected 64 hex characters "
@@ -156,6 +157,9 @@ class VestPerpetualAuth(AuthBase):
         return f"VestPerpetualAuth(account_group={self._account_group}, signer={self.signer_address})"
 
     __str__ = __repr__
+
+    def __reduce__(self):
+        raise TypeError("VestPerpetualAuth cannot be pickled")
 
     async def rest_authenticate(self, request: RESTRequest) -> RESTRequest:
         headers = dict(request.headers or {})

@@ -312,7 +312,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 self._perpetual_trading.initialize_funding_info(funding_info)
 
     async def _seed_nonce(self):
-        """§3.4: the server remembers the last nonce; never go below it (the `time` query is required, C4)."""
+        """§3.4: the server remembers the last nonce; never go below it (the `time` query is required, observed)."""
         try:
             response = await self._api_get(path_url=CONSTANTS.ACCOUNT_NONCE_PATH_URL,
                                            params={"time": self._now_ms()}, is_auth_required=True)
@@ -452,7 +452,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         exchange_order_id = await tracked_order.get_exchange_order_id()
         action = CancelAction(time=self._now_ms(), nonce=self._nonces.next(), order_id=exchange_order_id)
         try:
-            # §3.7: `time` and `nonce` are also required in the query string (observed, C4).
+            # §3.7: `time` and `nonce` are also required in the query string (observed).
             await self._api_post(path_url=CONSTANTS.CANCEL_ORDER_PATH_URL, data=self._auth.signed_body(action),
                                  params={"time": action.time, "nonce": action.nonce}, is_auth_required=True)
         except VestAPIError as error:
@@ -724,7 +724,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         symbol = await self.exchange_symbol_associated_to_pair(trading_pair)
         try:
             response = await self._api_post(path_url=CONSTANTS.LEVERAGE_PATH_URL, is_auth_required=True,
-                                             data={"time": self._now_ms(), "symbol": symbol, "value": int(leverage)})
+                                            data={"time": self._now_ms(), "symbol": symbol, "value": int(leverage)})
             _, value = parse_leverage(response)
         except VestAPIError as error:
             if error.code == CONSTANTS.ERROR_DECREASE_LEVERAGE_WITH_POSITION:

@@ -18,7 +18,6 @@ from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.data_type.in_flight_order import OrderState
 from hummingbot.core.data_type.order_book_row import OrderBookRow
 
-
 # Bounds that keep hostile numbers (1e999999999, 400-digit integers) from overflowing later arithmetic.
 _MAX_DECIMAL_EXPONENT = 64
 _INT_MIN, _INT_MAX = -2 ** 63, 2 ** 64

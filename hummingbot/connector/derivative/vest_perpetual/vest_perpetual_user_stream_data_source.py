@@ -53,7 +53,12 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
 
     # ------------------------------------------------------------------------------------------------ hooks
     async def _connected_websocket_assistant(self) -> WSAssistant:
-        """A listen key first (§3.11); the private URL carries it and the user's account group (§1.2)."""
+        """A listen key first (§3.11); the private URL carries it and the user's account group (§1.2). A
+        reconnection waits first (see `web_utils.ReconnectDelay`), so that a cancelled stream ends at once."""
+        delay = self._reconnect_delay.before_connecting(last_connection_was_healthy=self._received_message)
+        if delay:
+            self.logger().info(f"Reconnecting to the private websocket in {delay} s.")
+            await self._sleep(delay)
         self._received_message = False
         try:
             self._listen_key = await self._request_listen_key()
@@ -103,13 +108,6 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
         else:
             self._reported_channels.add(channel)
             self.logger().warning(f"Ignoring messages of unexpected private channel {channel}.")
-
-    async def _on_user_stream_interruption(self, websocket_assistant: Optional[WSAssistant]):
-        """Disconnects, then waits before Hummingbot's loop reconnects (see `web_utils.ReconnectDelay`)."""
-        await super()._on_user_stream_interruption(websocket_assistant)
-        delay = self._reconnect_delay.after(connection_was_healthy=self._received_message)
-        self.logger().info(f"Reconnecting to the private websocket in {delay} s.")
-        await self._sleep(delay)
 
     async def stop(self):
         """Closes the stream, then deletes the listen key (best effort, §3.11)."""

@@ -146,14 +146,17 @@ async def run_until_first_ends(*coroutines: Coroutine):
 
 
 class ReconnectDelay:
-    """The pause before a reconnection: doubles from WS_RECONNECT_DELAY_INITIAL to WS_RECONNECT_DELAY_MAX while
-    connections fail, back to the start after a connection that delivered data."""
+    """The pause before each connection: none before the first; then WS_RECONNECT_DELAY_INITIAL, doubling up to
+    WS_RECONNECT_DELAY_MAX while connections fail, back to the start after one that delivered data."""
 
     def __init__(self):
-        self._next = CONSTANTS.WS_RECONNECT_DELAY_INITIAL
+        self._delay: Optional[float] = None  # None until the first connection
 
-    def after(self, connection_was_healthy: bool) -> float:
-        if connection_was_healthy:
-            self._next = CONSTANTS.WS_RECONNECT_DELAY_INITIAL
-        delay, self._next = self._next, min(self._next * 2, CONSTANTS.WS_RECONNECT_DELAY_MAX)
-        return delay
+    def before_connecting(self, last_connection_was_healthy: bool) -> float:
+        if self._delay is None:
+            self._delay = 0.0
+        elif last_connection_was_healthy or not self._delay:
+            self._delay = CONSTANTS.WS_RECONNECT_DELAY_INITIAL
+        else:
+            self._delay = min(2 * self._delay, CONSTANTS.WS_RECONNECT_DELAY_MAX)
+        return self._delay

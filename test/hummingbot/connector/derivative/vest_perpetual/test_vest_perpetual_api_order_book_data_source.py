@@ -1,8 +1,10 @@
-"""Public data source: REST snapshot, funding and prices; the public WebSocket lifecycle (vest-api.md §2, §5).
+"""Public data source: REST snapshot, funding and prices; the public WebSocket on Hummingbot's
+`listen_for_subscriptions` (docs/vest-protocol.md §2, §5).
 
-REST is mocked with `aioresponses`, the WebSocket with Hummingbot's `NetworkMockingAssistant`. `_sleep` is replaced
-by `ControlledSleep`, which records every delay and blocks until the test releases it, so reconnect back-off and
-PINGs are driven by the test instead of the clock. Synchronisation is always "wait until a condition holds".
+REST is mocked with `aioresponses`, the WebSocket with Hummingbot's `NetworkMockingAssistant` (frames reach the data
+source through Hummingbot's stock WSConnection, so JSON text arrives parsed). `_sleep` is replaced by
+`ControlledSleep`, which records every delay and blocks until the test releases it, so reconnect back-off and PINGs
+are driven by the test instead of the clock. Synchronisation is always "wait until a condition holds".
 """
 import asyncio
 import json
@@ -42,6 +44,9 @@ ETH_PAIR, ETH_SYMBOL = "ETH-USDC", "ETH-PERP"
 SOL_PAIR, SOL_SYMBOL = "SOL-USDC", "SOL-PERP"
 NOW = 1_700_000_123.5  # 2023-11-14 22:15:23.5 UTC
 NEXT_HOUR = 1_700_002_800  # 23:00:00 UTC
+# The messages Hummingbot's `listen_for_subscriptions` logs around the hooks.
+CLOSED = "The websocket connection was closed ({})"
+UNEXPECTED = "Unexpected error occurred when listening to order book streams. Retrying in 5 seconds..."
 
 
 def rest_url(path: str) -> "re.Pattern":
@@ -61,23 +66,26 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 2.0):
     await asyncio.wait_for(poll(), timeout)
 
 
-
 def price_levels(rows):
     return [(row.price, row.amount) for row in rows]
 
 
 class ControlledSleep:
-    """Stands in for a data source's `_sleep`: records delays; each call blocks until `release(delay)`."""
+    """Stands in for a data source's `_sleep`: records delays; each call blocks until `release(delay)`.
+
+    `open()` lets every pending and future sleep return at once (used to wind the loops down after a test)."""
 
     def __init__(self):
         self.calls: List[float] = []
         self._blocked: List[Tuple[float, asyncio.Event]] = []
         self._credits: Dict[float, int] = {}
+        self._open = False
 
     async def __call__(self, delay: float):
         self.calls.append(delay)
-        if self._credits.get(delay, 0) > 0:
-            self._credits[delay] -= 1
+        if self._open or self._credits.get(delay, 0) > 0:
+            if not self._open:
+                self._credits[delay] -= 1
             await asyncio.sleep(0)
             return
         gate = asyncio.Event()
@@ -94,6 +102,12 @@ class ControlledSleep:
                     break
             else:
                 self._credits[delay] = self._credits.get(delay, 0) + 1
+
+    def open(self):
+        self._open = True
+        for _, gate in self._blocked:
+            gate.set()
+        self._blocked.clear()
 
     def waiting(self, delay: float) -> bool:
         return any(blocked_delay == delay for blocked_delay, _ in self._blocked)
@@ -123,7 +137,12 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
 
     async def asyncSetUp(self):
         await super().asyncSetUp()
-        ConnectionsFactory()._ws_independent_session = None  # another suite's WS mock must not leak in here
+        # Another suite's `configure_web_assistants_factory` leaves its mock session on the (singleton) connections
+        # factory; without this, `aiohttp.ClientSession.ws_connect` below would never be called.
+        connections_factory = ConnectionsFactory()
+        previous_session = connections_factory._ws_independent_session
+        connections_factory._ws_independent_session = None
+        self.addCleanup(setattr, connections_factory, "_ws_independent_session", previous_session)
         # Target the production URLs whatever a shell or another suite left in the URL override variables.
         environment = patch.dict(os.environ, {key: value for key, value in os.environ.items()
                                               if key not in (CONSTANTS.REST_URL_ENV_VAR, CONSTANTS.WS_URL_ENV_VAR)},
@@ -135,25 +154,22 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.connector = VestPerpetualDerivative(trading_pairs=[BTC_PAIR], trading_required=False)
         self.connector._set_trading_pair_symbol_map(
             bidict({BTC_SYMBOL: BTC_PAIR, ETH_SYMBOL: ETH_PAIR, SOL_SYMBOL: SOL_PAIR}))
-        self.data_source = self._data_source()
+        self.data_source = VestPerpetualAPIOrderBookDataSource(
+            trading_pairs=[BTC_PAIR], connector=self.connector, api_factory=self.connector._web_assistants_factory,
+            domain=CONSTANTS.DOMAIN)
         self.sleep = ControlledSleep()
         self.data_source._sleep = self.sleep
         self.data_source._time = lambda: NOW
-        self.log_records = []
-        self.set_loggers([self.data_source.logger()])
+        self.set_loggers([self.data_source.logger()])  # before anything creates log_records: DEBUG is captured
         self.tasks: List[asyncio.Task] = []
 
     async def asyncTearDown(self):
+        self.sleep.open()  # a cancelled loop still runs its interruption hook, which sleeps
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 5)
         self.data_source.logger().removeHandler(self)
         await super().asyncTearDown()
-
-    def _data_source(self, **kwargs) -> VestPerpetualAPIOrderBookDataSource:
-        return VestPerpetualAPIOrderBookDataSource(
-            trading_pairs=[BTC_PAIR], connector=self.connector, api_factory=self.connector._web_assistants_factory,
-            domain=CONSTANTS.DOMAIN, **kwargs)
 
     def start(self, coroutine) -> asyncio.Task:
         task = asyncio.ensure_future(coroutine)
@@ -163,8 +179,11 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
     def reconnect_sleeps(self) -> List[float]:
         return [delay for delay in self.sleep.calls if delay != CONSTANTS.WS_PING_INTERVAL]
 
+    def messages_at(self, level: str) -> List[str]:
+        return [record.getMessage() for record in self.log_records if record.levelname == level]
+
     def warnings(self) -> List[str]:
-        return [record.getMessage() for record in self.log_records if record.levelname == "WARNING"]
+        return self.messages_at("WARNING")
 
     # -------------------------------------------------------------------------------------------- helpers (WS)
     def add_frame(self, ws, payload, message_type=aiohttp.WSMsgType.TEXT):
@@ -201,20 +220,21 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
             mock.get(rest_url(CONSTANTS.DEPTH_PATH_URL),
                      payload={"bids": [["64000.1", "0.5"]], "asks": [["64001.2", "0.4"], ["64002", "1"]]})
             order_book = await self.data_source.get_new_order_book(BTC_PAIR)
-            self.assertEqual([{"symbol": BTC_SYMBOL, "limit": "100"}], query_of(mock))
+            self.assertEqual([{"symbol": BTC_SYMBOL, "limit": "100"}], query_of(mock))  # §2.7: the most allowed
         bids, asks = list(order_book.bid_entries()), list(order_book.ask_entries())
         self.assertEqual([(64000.1, 0.5)], [(row.price, row.amount) for row in bids])
         self.assertEqual([(64001.2, 0.4), (64002.0, 1.0)], [(row.price, row.amount) for row in asks])
         self.assertEqual(1, order_book.snapshot_uid)
 
-    async def test_snapshot_depth_limit_is_configurable_and_capped(self):
-        for requested, sent in ((20, "20"), (500, str(CONSTANTS.DEPTH_LIMIT_MAX))):
-            with aioresponses() as mock:
-                mock.get(rest_url(CONSTANTS.DEPTH_PATH_URL), payload={"bids": [], "asks": []})
-                message = await self._data_source(depth_limit=requested)._order_book_snapshot(BTC_PAIR)
-                self.assertEqual(sent, query_of(mock)[0]["limit"])
-            self.assertEqual(OrderBookMessageType.SNAPSHOT, message.type)
-            self.assertEqual(BTC_PAIR, message.trading_pair)
+    async def test_snapshot_message_names_the_pair(self):
+        with aioresponses() as mock:
+            mock.get(rest_url(CONSTANTS.DEPTH_PATH_URL), payload={"bids": [], "asks": [["1", "2"]]})
+            message = await self.data_source._order_book_snapshot(ETH_PAIR)
+            self.assertEqual([{"symbol": ETH_SYMBOL, "limit": str(CONSTANTS.DEPTH_LIMIT)}], query_of(mock))
+        self.assertEqual(OrderBookMessageType.SNAPSHOT, message.type)
+        self.assertEqual(ETH_PAIR, message.trading_pair)
+        self.assertEqual(NOW, message.timestamp)
+        self.assertEqual([(1.0, 2.0)], price_levels(message.asks))
 
     async def test_snapshot_update_ids_never_go_backwards(self):
         with aioresponses() as mock:
@@ -247,6 +267,15 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.assertEqual(Decimal("64000.5"), info.mark_price)
         self.assertEqual(Decimal("0.00001"), info.rate)
         self.assertEqual(NEXT_HOUR, info.next_funding_utc_timestamp)
+
+    async def test_funding_infos_of_several_pairs_take_one_request(self):
+        with aioresponses() as mock:
+            mock.get(rest_url(CONSTANTS.TICKER_LATEST_PATH_URL),
+                     payload={"tickers": [ticker_row(ETH_SYMBOL, mark="3000"), ticker_row(BTC_SYMBOL)]})
+            infos = await self.data_source.get_funding_infos([BTC_PAIR, ETH_PAIR])
+            self.assertEqual([{"symbols": f"{BTC_SYMBOL},{ETH_SYMBOL}"}], query_of(mock))
+        self.assertEqual([(BTC_PAIR, Decimal("64000.5")), (ETH_PAIR, Decimal("3000"))],
+                         [(info.trading_pair, info.mark_price) for info in infos])
 
     async def test_funding_info_without_the_symbol_raises(self):
         with aioresponses() as mock:
@@ -298,12 +327,15 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.assertTrue(url.startswith(web_utils.ws_base_url(CONSTANTS.DOMAIN)))
         query = parse_qs(urlsplit(url).query)
         self.assertEqual(["1.0"], query["version"])
-        self.assertEqual(["restserver0"], query["xwebsocketserver"])
+        self.assertEqual(["restserver0"], query["xwebsocketserver"])  # §1.2: both spellings of the group
         self.assertEqual(["restserver0"], query["websocketserver"])
+        self.assertEqual(CONSTANTS.WS_HEARTBEAT_INTERVAL, ws_connect_mock.call_args.kwargs["heartbeat"])
         self.assertEqual([{"method": "SUBSCRIBE", "id": 1,
                            "params": ["tickers", "BTC-PERP@depth", "BTC-PERP@trades", "ETH-PERP@depth",
                                       "ETH-PERP@trades"]}], self.sent(ws))
         self.assertIsInstance(self.data_source._ws_assistant, WSAssistant)  # the live socket run-time calls use
+        self.assertTrue(self.is_logged("INFO", "Subscribed to Vest public channels: tickers, BTC-PERP@depth, "
+                                               "BTC-PERP@trades, ETH-PERP@depth, ETH-PERP@trades"))
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_a_pair_vest_does_not_list_is_left_out_of_the_subscription(self, ws_connect_mock):
@@ -325,18 +357,23 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
                                    OrderBookRow(63999.0, 1.0, first.update_id)],
                           "asks": [OrderBookRow(64001.20, 0.4, first.update_id)]}, first.content)
         self.assertIs(first.content["bids"], first.bids)  # rows are built once, not again on every read
+        self.assertIs(first.content["asks"], first.asks)
         self.assertEqual(NOW, first.timestamp)
         self.assertGreater(second.update_id, first.update_id)
         self.assertEqual([], second.content["bids"])
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_binary_utf8_and_brotli_frames_are_decoded(self, ws_connect_mock):
-        ws = await self.connected(ws_connect_mock, self.new_ws())
+        ws = await self.connected(ws_connect_mock, self.new_ws())  # §5.1: the encoding is undocumented
         self.add_frame(ws, json.dumps(depth_message(bids=[["1", "1"]])).encode(), aiohttp.WSMsgType.BINARY)
         self.add_frame(ws, brotli.compress(json.dumps(depth_message(bids=[["2", "2"]])).encode()),
                        aiohttp.WSMsgType.BINARY)
+        self.add_frame(ws, brotli.compress(json.dumps(trade_message()).encode()), aiohttp.WSMsgType.BINARY)
         messages = await self.collect(self.snapshots_listener, 2)
         self.assertEqual([[(1.0, 1.0)], [(2.0, 2.0)]], [price_levels(message.bids) for message in messages])
+        trade = (await self.collect(self.trades_listener, 1))[0]
+        self.assertEqual("0x9a01", trade.trade_id)
+        self.assertEqual([], self.warnings())
 
     # -------------------------------------------------------------------------------------------- WS trades
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
@@ -387,9 +424,10 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_control_replies_are_consumed_silently(self, ws_connect_mock):
         ws = await self.connected(ws_connect_mock, self.new_ws())
-        self.add_frame(ws, {"data": "PONG"})
-        self.add_frame(ws, {"data": "pong"})
-        self.add_frame(ws, {"result": None, "id": 1})
+        self.add_frame(ws, {"data": "PONG"})  # §5.2
+        self.add_frame(ws, {"data": "pong"})  # compared case-insensitively
+        self.add_frame(ws, {"result": None, "id": 1})  # SUBSCRIBE ack
+        self.add_frame(ws, json.dumps({"data": "PONG"}).encode(), aiohttp.WSMsgType.BINARY)
         self.add_frame(ws, depth_message())
         message = (await self.collect(self.snapshots_listener, 1))[0]
         self.assertEqual(BTC_PAIR, message.trading_pair)
@@ -399,11 +437,12 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_malformed_frames_of_each_kind_are_logged_once_and_skipped(self, ws_connect_mock):
         ws = await self.connected(ws_connect_mock, self.new_ws())
-        self.add_frame(ws, "not json at all")  # a text frame that is not JSON
+        self.add_frame(ws, "not json at all")  # a text frame that is not JSON: Hummingbot hands over the text
         self.add_frame(ws, "not json at all")  # identical problem: not warned a second time
         self.add_frame(ws, b"\xff\xfe garbage", aiohttp.WSMsgType.BINARY)  # neither UTF-8 nor Brotli
         self.add_frame(ws, brotli.compress(b"{truncated"), aiohttp.WSMsgType.BINARY)  # Brotli, not JSON
         self.add_frame(ws, [1, 2, 3])  # JSON but not a message object
+        self.add_frame(ws, "42")  # JSON scalar: Hummingbot hands over the int
         self.add_frame(ws, {"data": {"bids": []}})  # no channel
         self.add_frame(ws, depth_message(bids=[["64000"]]))  # level without a size
         self.add_frame(ws, {"channel": "BTC-PERP@depth", "data": None})
@@ -418,13 +457,16 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
             "Skipping malformed public websocket frame: frame is not valid JSON",
             "Skipping malformed public websocket frame: binary frame is neither UTF-8 JSON nor Brotli-compressed JSON",
             "Skipping malformed public websocket frame: message is not an object: list",
+            "Skipping malformed public websocket frame: unsupported frame type int",
             "Skipping malformed public websocket frame: missing field 'channel'",
             "Skipping malformed BTC-PERP@depth message: depth level is not [price, size] of finite numbers: ['64000']",
             "Skipping malformed BTC-PERP@depth message: depth is not an object: NoneType",
             "Skipping malformed BTC-PERP@trades message: field 'qty' is not a number: 'lots'",
         ], sorted(self.warnings(), key=lambda text: ("@" in text, "trades" in text)))
         self.assertFalse(any(record.exc_info for record in self.log_records))  # no stack traces
+        self.assertEqual([], self.messages_at("ERROR"))
         self.assertTrue(self.is_logged("DEBUG", "Skipping malformed public websocket frame: frame is not valid JSON"))
+        self.assertFalse(self.tasks[0].done())  # the listening loop survived all of it
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_unknown_channels_are_warned_once_per_channel(self, ws_connect_mock):
@@ -436,6 +478,8 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         await self.collect(self.snapshots_listener, 1)
         self.assertEqual(["Skipping message of unknown public channel BTC-PERP@kline_1m.",
                           "Skipping message of unknown public channel mystery."], self.warnings())
+        self.assertEqual(2, self.messages_at("DEBUG").count("Skipping message of unknown public channel "
+                                                            "BTC-PERP@kline_1m."))
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_messages_of_untracked_symbols_are_ignored(self, ws_connect_mock):
@@ -450,6 +494,7 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         await wait_until(lambda: self.data_source._message_queue["trade"].empty())
         self.assertTrue(trades.empty())
         self.assertEqual([], self.warnings())
+        self.assertTrue(self.is_logged("DEBUG", "Ignoring a SOL-PERP@trades message: the pair is no longer tracked."))
 
     # -------------------------------------------------------------------------------------------- WS ping
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
@@ -465,13 +510,17 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_a_failed_ping_ends_the_connection_and_reconnects(self, ws_connect_mock):
         first, second = self.new_ws(), self.new_ws()
+        first.closed = False  # so that disconnecting closes the aiohttp socket
         await self.connected(ws_connect_mock, first, second)
         first.send_json.side_effect = ConnectionResetError("socket gone")
         self.sleep.release(CONSTANTS.WS_PING_INTERVAL)
         await wait_until(lambda: self.sleep.waiting(CONSTANTS.WS_RECONNECT_DELAY_INITIAL))
-        self.assertIn("The public websocket connection was closed (socket gone).", self.warnings())
+        self.assertEqual([CLOSED.format("socket gone")], self.warnings())
+        first.close.assert_awaited()  # disconnected before the back-off, not after
+        self.assertIsNone(self.data_source._ws_assistant)
         self.sleep.release(CONSTANTS.WS_RECONNECT_DELAY_INITIAL)
         await wait_until(lambda: len(self.sent(second)) == 1)
+        self.assertTrue(self.is_logged("INFO", "Reconnecting to the public websocket in 1.0 s."))
 
     # -------------------------------------------------------------------------------------------- reconnect
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
@@ -500,7 +549,8 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.assertEqual(["tickers", "BTC-PERP@depth", "BTC-PERP@trades", "ETH-PERP@depth", "ETH-PERP@trades"],
                          self.sent(second)[0]["params"])
 
-        # A connection that dropped before any data keeps growing the delay.
+        # A connection that dropped before any channel data (a PONG is not data) keeps growing the delay.
+        self.add_frame(second, {"data": "PONG"})
         self.add_frame(second, 1011, aiohttp.WSMsgType.CLOSE)
         await wait_until(lambda: len(self.reconnect_sleeps()) == 5)
         self.assertEqual(initial * 2, self.reconnect_sleeps()[-1])
@@ -513,17 +563,34 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         for count in range(1, failures + 1):
             await wait_until(lambda: len(self.sleep.calls) == count)
             self.sleep.release(self.sleep.calls[-1])
-        self.assertEqual(CONSTANTS.WS_RECONNECT_DELAY_MAX, max(self.sleep.calls))
+        self.assertEqual([1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0, 30.0], self.sleep.calls)
         self.assertEqual(CONSTANTS.WS_RECONNECT_DELAY_MAX, self.sleep.calls[-1])
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
-    async def test_unexpected_error_is_logged_and_followed_by_a_reconnect(self, ws_connect_mock):
-        ws_connect_mock.side_effect = [RuntimeError("bug"), self.new_ws()]
+    async def test_a_network_error_at_connect_is_one_warning_line_then_a_reconnect(self, ws_connect_mock):
+        ws = self.new_ws()
+        ws_connect_mock.side_effect = [OSError("Network is unreachable"), ws]
         self.start(self.data_source.listen_for_subscriptions())
         await wait_until(lambda: self.sleep.waiting(CONSTANTS.WS_RECONNECT_DELAY_INITIAL))
-        self.assertTrue(self.is_logged("ERROR", "Unexpected error on the public websocket."))
+        self.assertEqual([CLOSED.format("Could not connect to the Vest websocket: OSError('Network is unreachable')")],
+                         self.warnings())
+        self.assertFalse(any(record.exc_info for record in self.log_records))  # no traceback
+        self.assertEqual([], self.messages_at("ERROR"))
         self.sleep.release(CONSTANTS.WS_RECONNECT_DELAY_INITIAL)
-        await wait_until(lambda: ws_connect_mock.call_count == 2)
+        await wait_until(lambda: len(self.sent(ws)) == 1)
+        self.assertEqual(2, ws_connect_mock.call_count)
+
+    @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
+    async def test_unexpected_error_is_logged_and_followed_by_a_reconnect(self, ws_connect_mock):
+        ws = self.new_ws()
+        ws_connect_mock.side_effect = [RuntimeError("bug"), ws]
+        self.start(self.data_source.listen_for_subscriptions())
+        await wait_until(lambda: self.sleep.waiting(1.0))
+        self.assertTrue(self.is_logged("ERROR", UNEXPECTED))
+        # Hummingbot's loop sleeps 1 s after an unexpected error, then the interruption hook's back-off (also 1 s).
+        self.sleep.release(1.0, times=2)
+        await wait_until(lambda: len(self.sent(ws)) == 1)
+        self.assertEqual(2, ws_connect_mock.call_count)
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_repeated_problems_are_warned_again_after_a_reconnect(self, ws_connect_mock):
@@ -537,6 +604,19 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.add_frame(second, "garbage")
         problem = "Skipping malformed public websocket frame: frame is not valid JSON"
         await wait_until(lambda: self.warnings().count(problem) == 2)
+
+    # The back-off is waited before a reconnection, not in Hummingbot's `finally`: a stop must not outlive `cancel()`.
+    @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
+    async def test_cancelling_the_loop_ends_it_without_waiting_out_a_back_off(self, ws_connect_mock):
+        await self.connected(ws_connect_mock, self.new_ws())
+        task = self.tasks[0]
+        task.cancel()
+        try:
+            await wait_until(task.done, timeout=1)
+        except asyncio.TimeoutError:
+            self.fail(f"the cancelled loop is still running, sleeping {self.reconnect_sleeps()}")
+        self.assertTrue(task.cancelled())
+        self.assertEqual([], self.reconnect_sleeps())
 
     # -------------------------------------------------------------------------------------------- run-time pairs
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
@@ -589,6 +669,16 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         ws.send_json.side_effect = ConnectionResetError("gone")
         self.assertFalse(await self.data_source.unsubscribe_from_trading_pair(BTC_PAIR))
         self.assertIn(f"Could not unsubscribe from {BTC_PAIR}: ConnectionResetError('gone')", self.warnings())
+
+    @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
+    async def test_a_cancellation_during_a_run_time_subscription_change_is_not_swallowed(self, ws_connect_mock):
+        ws = await self.connected(ws_connect_mock, self.new_ws())
+        ws.send_json.side_effect = asyncio.CancelledError()
+        with self.assertRaises(asyncio.CancelledError):
+            await self.data_source.subscribe_to_trading_pair(ETH_PAIR)
+        with self.assertRaises(asyncio.CancelledError):
+            await self.data_source.unsubscribe_from_trading_pair(BTC_PAIR)
+        self.assertEqual([], self.warnings())
 
     async def test_unsubscribe_of_an_unknown_pair_fails(self):
         self.assertFalse(await self.data_source.unsubscribe_from_trading_pair("DOGE-USDC"))

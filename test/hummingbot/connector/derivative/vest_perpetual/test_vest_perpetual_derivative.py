@@ -13,9 +13,8 @@ import re
 import time
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Tuple
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock
 
-import aiohttp
 from aioresponses import aioresponses
 from aioresponses.core import CallbackResult, RequestCall
 from eth_abi import encode as abi_encode
@@ -40,12 +39,12 @@ from hummingbot.core.event.events import FundingPaymentCompletedEvent, OrderFill
 
 # Distinctive fake credentials: the Hardhat test key #1 (public knowledge) and a made-up API key.
 API_KEY = "vest-test-api-key-5e1f0c3a9b7d"
-SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # noqa: mock
 SIGNER_ADDRESS = Account.from_key(SIGNING_KEY).address.lower()
 ACCOUNT_GROUP = 2
 
 SYMBOL = "COINALPHA-PERP"
-EXCHANGE_ORDER_ID = "0x5f3e9a0c1d2b4a6e8f7c9d0b1a2e3f4c5d6e7f8091a2b3c4d5e6f708192a3b4c"
+EXCHANGE_ORDER_ID = "0x5f3e9a0c1d2b4a6e8f7c9d0b1a2e3f4c5d6e7f8091a2b3c4d5e6f708192a3b4c"  # noqa: mock
 FILL_TIME_MS = 1640780000123
 POST_TIME_MS = 1640780000050
 
@@ -81,7 +80,7 @@ def recover_cancel_signer(order_json: Dict[str, Any], signature: str) -> str:
 
 def symbol_row(symbol: str = SYMBOL, base: str = "COINALPHA", quote: str = "HBOT", size_decimals: int = 6,
                price_decimals: int = 4, **extra) -> Dict[str, Any]:
-    """One `exchangeInfo.symbols[]` row (§2.1), with the observed `asset`/`tradingStatus` fields (C5)."""
+    """One `exchangeInfo.symbols[]` row (§2.1), with the observed `asset`/`tradingStatus` fields."""
     row = {"symbol": symbol, "displayName": symbol, "base": base, "quote": quote, "sizeDecimals": size_decimals,
            "priceDecimals": price_decimals, "initMarginRatio": "0.1", "maintMarginRatio": "0.05",
            "takerFee": "0.0001", "isolated": False, "asset": "crypto", "tradingStatus": "TRADING"}
@@ -213,7 +212,7 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
 
     @property
     def all_symbols_including_invalid_pair_mock_response(self) -> Tuple[str, Any]:
-        # A halted market (observed `tradingStatus`, C5) is not offered as a trading pair.
+        # A halted market (observed `tradingStatus`) is not offered as a trading pair.
         return "INVALID-HBOT", exchange_info(symbol_row(),
                                              symbol_row(symbol="INVALID-PERP", base="INVALID",
                                                         tradingStatus=CONSTANTS.SYMBOL_STATUS_HALT))

@@ -270,7 +270,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                     for call in posts(mock, CONSTANTS.ORDERS_PATH_URL)]
             cancel_nonce = json.loads(calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL))[0]
                                       .kwargs["data"])["order"]["nonce"]
-        self.assertIn("time", nonce_request.kwargs["params"])  # required (C4)
+        self.assertIn("time", nonce_request.kwargs["params"])  # required (observed)
         self.assertEqual([f"vest-{seed + 1}", f"vest-{seed + 2}", f"vest-{seed + 3}"], ids)
         self.assertEqual([seed + 1, seed + 2, seed + 3], sorted(sent))
         self.assertEqual(seed + 4, cancel_nonce)
@@ -576,8 +576,8 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                 self.filled_event(nonce=555, id="0xdead"),
                 {"channel": "account_private", "data": {"event": "POSITION", "args": {}}},
                 order_event({"id": ORDER_ID, "status": "EXPLODED", "nonce": 1}),
-                {"channel": "account_private", "data": {"event": "LP", "args": {"id": "0x1", "size": "1",
-                                                                                 "orderType": "DEPOSIT"}}})
+                {"channel": "account_private",
+                 "data": {"event": "LP", "args": {"id": "0x1", "size": "1", "orderType": "DEPOSIT"}}})
             await asyncio.wait_for(self.exchange._account_refresh_task, 1)
             self.assertEqual(1, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))  # LP moves USDC
         self.assertTrue(self.is_logged("DEBUG", "Ignoring ORDER event of an untracked order 0xdead"))
@@ -699,7 +699,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                      position_row(symbol=ETH_SYMBOL, is_long=False, size="2", entry_price="2000",
                                   unrealized_pnl="-3"),
                      position_row(symbol="DOGE-PERP", is_long=True, size="100"),  # not a known market
-                     position_row(symbol=SYMBOL, is_long=False, size="0")]  # flat rows are skipped (C4)
+                     position_row(symbol=SYMBOL, is_long=False, size="0")]  # flat rows are skipped
         leverages = [{"symbol": SYMBOL, "value": 10}, {"symbol": ETH_SYMBOL, "value": 3},
                      {"symbol": "DOGE-PERP", "value": 7}]
         with aioresponses() as mock:

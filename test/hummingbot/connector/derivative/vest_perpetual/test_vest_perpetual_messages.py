@@ -1,22 +1,20 @@
-"""Parsers on the documented shapes of vest-api.md §2, §3 and §5, plus property tests of their failure mode."""
+"""Parsers on the documented shapes of docs/vest-protocol.md §2, §3 and §5, and their failure mode: every single
+field of every documented payload damaged in turn must give a VestMessageError, never another exception.
+
+Randomised (property-based) versions of these checks live outside Hummingbot's tree, with the project's own tests.
+"""
 import copy
 import json
-import math
 import unittest
 from decimal import Decimal
 
 import brotli
-import msgspec
-from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_messages as messages
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import VestAPIError, VestMessageError
 from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.data_type.in_flight_order import OrderState
 from hummingbot.core.data_type.order_book_row import OrderBookRow
-
-PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
-                             suppress_health_check=[HealthCheck.too_slow])
 
 # ------------------------------------------------------------------------------------------------------------------
 # Documented shapes
@@ -111,17 +109,36 @@ class FrameTest(unittest.TestCase):
             with self.assertRaises(VestMessageError):
                 messages.decode_frame(frame)
 
-    def test_channel_messages_and_control_replies(self):
-        self.assertEqual(("BTC-PERP@depth", DEPTH), messages.parse_channel_message({"channel": "BTC-PERP@depth",
-                                                                                    "data": DEPTH}))
-        for bad in ({"data": DEPTH}, {"channel": 5, "data": 1}, ["channel"]):
-            with self.assertRaises(VestMessageError):
-                messages.parse_channel_message(bad)
-        for reply in ({"data": "PONG"}, {"data": "pong"}, {"result": None, "id": 7}):
-            self.assertTrue(messages.is_control_reply(reply), reply)
-        for other in ({"channel": "tickers", "data": "PONG"}, {"data": "PING"}, {"result": None}, "PONG", None,
-                      {"data": {"event": "ORDER"}}):
-            self.assertFalse(messages.is_control_reply(other), other)
+    def test_a_push_in_every_frame_form_gives_channel_and_data(self):
+        payload = {"channel": "BTC-PERP@depth", "data": DEPTH, "note": "prix €"}
+        text = json.dumps(payload, ensure_ascii=False)
+        for frame in (payload, text, text.encode("utf-8"), bytearray(text.encode("utf-8")),
+                      brotli.compress(text.encode("utf-8"))):
+            self.assertEqual(("BTC-PERP@depth", DEPTH), messages.parse_push(frame), type(frame).__name__)
+        self.assertEqual(("tickers", None), messages.parse_push({"channel": "tickers"}))  # no data
+        self.assertEqual(("account_private", ACCOUNT_EVENT_ORDER),
+                         messages.parse_push({"channel": "account_private", "data": ACCOUNT_EVENT_ORDER}))
+
+    def test_pong_and_acks_are_consumed(self):
+        # §5.2: PONG compared case-insensitively, in any frame form; (UN)SUBSCRIBE acks {"result", "id"}.
+        for reply in ({"data": "PONG"}, {"data": "pong"}, {"data": "Pong"}, '{"data":"PONG"}', b'{"data":"PONG"}',
+                      brotli.compress(b'{"data":"pong"}'), {"result": None, "id": 7}, b'{"result":null,"id":3}',
+                      {"result": "ok", "id": 1}):
+            self.assertIsNone(messages.parse_push(reply), reply)
+
+    def test_channel_messages_are_never_taken_for_control_replies(self):
+        self.assertEqual(("tickers", "PONG"), messages.parse_push({"channel": "tickers", "data": "PONG"}))
+        self.assertEqual(("x", None), messages.parse_push({"channel": "x", "result": None, "id": 1}))
+
+    def test_bad_pushes(self):
+        for bad in ({"data": DEPTH}, {"channel": 5, "data": 1}, {"channel": None, "data": 1}, ["channel"],
+                    {"data": "PING"}, {"result": None}, {"id": 1}, {"data": {"event": "ORDER"}}, {}, "PONG",
+                    '{"channel":5,"data":1}', '{"data":{"bids":[]}}', "not json", b"\x00\xff", "[1,2]", '"text"',
+                    42, 4.2, True, None):
+            with self.assertRaises(VestMessageError, msg=repr(bad)):
+                messages.parse_push(bad)
+
+    def test_channel_names(self):
         self.assertEqual("kBONK-PERP@depth", messages.depth_channel("kBONK-PERP"))
         self.assertEqual("AAPL-USD-PERP@trades", messages.trades_channel("AAPL-USD-PERP"))
 
@@ -264,14 +281,6 @@ class MarketTest(unittest.TestCase):
         self.assertEqual("USDC", rule.buy_order_collateral_token)
         self.assertEqual("USDC", rule.sell_order_collateral_token)
 
-    def test_max_leverage(self):
-        self.assertEqual(20, messages.parse_market(ETH_ROW).max_leverage)
-        self.assertEqual(50, messages.parse_market(BTC_ROW).max_leverage)
-        self.assertEqual(3, messages.parse_market(BONK_ROW).max_leverage)
-        self.assertEqual(10, messages.parse_market(AAPL_ROW).max_leverage)
-        self.assertEqual(1, messages.parse_market({**ETH_ROW, "initMarginRatio": "0"}).max_leverage)
-        self.assertEqual(1, messages.parse_market({**ETH_ROW, "initMarginRatio": "2"}).max_leverage)
-
 
 class TickerTest(unittest.TestCase):
     def test_rest_shape(self):
@@ -299,36 +308,6 @@ class TickerTest(unittest.TestCase):
             with self.assertRaises(VestMessageError):
                 messages.parse_tickers(payload)
 
-    def test_a_json_push_keeps_its_data_raw_for_the_channel_parser(self):
-        payload = {"channel": "BTC-PERP@depth", "data": DEPTH, "note": "prix €"}
-        text = json.dumps(payload, ensure_ascii=False)
-        for frame in (text, text.encode("utf-8"), bytearray(text.encode("utf-8"))):
-            channel, data = messages.read_push(frame)
-            self.assertEqual("BTC-PERP@depth", channel)
-            self.assertIsInstance(data, msgspec.Raw)
-            self.assertEqual(DEPTH, messages.json_value(data))
-        channel, data = messages.read_push('{"channel":"tickers"}')  # no data: raw JSON null
-        self.assertEqual(("tickers", None), (channel, messages.json_value(data)))
-
-    def test_other_pushes_take_the_general_path_and_control_replies_are_consumed(self):
-        payload = {"channel": "BTC-PERP@trades", "data": TRADE_WS}
-        self.assertEqual(("BTC-PERP@trades", TRADE_WS),
-                         messages.read_push(brotli.compress(json.dumps(payload).encode("utf-8"))))
-        self.assertEqual(("BTC-PERP@trades", TRADE_WS), messages.read_push(payload))
-        for reply in ('{"data":"PONG"}', b'{"result":null,"id":3}', {"data": "pong"}):
-            self.assertIsNone(messages.read_push(reply), reply)
-        for bad in ('{"channel":5,"data":1}', '{"data":{"bids":[]}}', "not json", b"\x00\xff", "[1,2]", 42, None):
-            with self.assertRaises(VestMessageError):
-                messages.read_push(bad)
-
-    def test_json_value(self):
-        self.assertEqual({"a": [1, "2"]}, messages.json_value(msgspec.Raw(b'{"a":[1,"2"]}')))
-        decoded = {"a": 1}
-        self.assertIs(decoded, messages.json_value(decoded))
-        self.assertEqual('{"a":1}', messages.json_value('{"a":1}'))  # a decoded JSON string stays a string
-        with self.assertRaises(VestMessageError):
-            messages.json_value(msgspec.Raw(b"{nope"))
-
     def test_next_funding_timestamp_is_top_of_next_hour(self):
         self.assertEqual(1700002800, messages.next_funding_timestamp(1700000000.5))
         self.assertEqual(1700002800, messages.next_funding_timestamp(1699999200))  # exactly on the hour
@@ -342,7 +321,7 @@ class DepthAndTradeTest(unittest.TestCase):
         self.assertEqual([OrderBookRow(64000.10, 0.5, 7), OrderBookRow(63999.0, 1.2, 7)], bids)
         self.assertEqual([OrderBookRow(64001.20, 0.4, 7)], asks)
         self.assertIsInstance(bids[0], OrderBookRow)
-        self.assertEqual(([], []), messages.parse_depth({"bids": [], "asks": []}))
+        self.assertEqual(([], []), messages.parse_depth({"bids": [], "asks": []}, 1))
 
     def test_depth_levels_with_extra_fields_keep_price_and_size(self):
         bids, asks = messages.parse_depth({"bids": [["10.5", "2", "x"], [9, 3.5, 1, 2]], "asks": [("11", "1")]}, 3)
@@ -350,7 +329,7 @@ class DepthAndTradeTest(unittest.TestCase):
         self.assertEqual([(11.0, 1.0, 3)], asks)
 
     def test_finite_levels_whose_sum_overflows_are_kept(self):
-        bids, _ = messages.parse_depth({"bids": [["1e308", "1e308"], ["1e308", "1"]], "asks": []})
+        bids, _ = messages.parse_depth({"bids": [["1e308", "1e308"], ["1e308", "1"]], "asks": []}, 0)
         self.assertEqual([(1e308, 1e308, 0), (1e308, 1.0, 0)], bids)
 
     def test_bad_depth(self):
@@ -359,51 +338,21 @@ class DepthAndTradeTest(unittest.TestCase):
                         {"bids": [["NaN", "1"]], "asks": []}, {"bids": [], "asks": [["1", "inf"]]},
                         {"bids": [[None, "1"]], "asks": []}, {"bids": ["12", "34"], "asks": []},
                         {"bids": [["1", "2", "3"], ["4"]], "asks": []}, {"bids": [{"1": 0, "2": 0}], "asks": []},
-                        {"bids": [["1", "2"]], "asks": [["1", "-inf"]]}):
-            with self.assertRaises(VestMessageError):
-                messages.parse_depth(payload)
+                        {"bids": [["1", "2"]], "asks": [["1", "-inf"]]}, {"bids": [[10 ** 400, "1"]], "asks": []},
+                        {"bids": [["1e400", "1"]], "asks": []}, {"bids": [[json.loads("1e400"), "1"]], "asks": []},
+                        {"bids": [], "asks": [("1",)]}, {"bids": [[]], "asks": []}):
+            with self.assertRaises(VestMessageError, msg=repr(payload)):
+                messages.parse_depth(payload, 1)
 
-    def test_raw_depth_gives_the_rows_of_decoded_depth(self):
-        for payload in (DEPTH, {"bids": [["10.5", "2", "x"], [9, 3.5, 1, 2]], "asks": [("11", "1")]},
-                        {"bids": [["007", " 2"], ["1_0", "3"]], "asks": []}, {"bids": [], "asks": []}):
-            raw = msgspec.Raw(json.dumps(payload).encode("utf-8"))
-            self.assertEqual(messages.parse_depth(payload, 5), messages.parse_depth(raw, 5), payload)
-            self.assertTrue(all(type(row) is OrderBookRow for side in messages.parse_depth(raw, 5) for row in side))
-        for bad in (b'{"bids":[["NaN","1"]],"asks":[]}', b'{"bids":[["1","1e999"]],"asks":[]}', b'{"bids":[]}',
-                    b'[]', b'null', b'{"bids":[["1"]],"asks":[]}', b'{"bids":[],"asks":[["-inf","1"]]}'):
-            with self.assertRaises(VestMessageError):
-                messages.parse_depth(msgspec.Raw(bad))
-
-    @PROPERTY_SETTINGS
-    @given(st.lists(st.lists(st.one_of(
-        st.decimals(allow_nan=False, allow_infinity=False, places=8).map(str),
-        st.floats(allow_nan=True, allow_infinity=True, width=64),
-        st.from_regex(r"-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?", fullmatch=True),
-        st.sampled_from(["NaN", "inf", "-Infinity", "", "1,2", " 1", "0x10", "1_000", "007"]),
-        st.integers(), st.none(), st.booleans()), min_size=0, max_size=4), max_size=6))
-    def test_depth_levels_read_exactly_as_float_reads_their_price_and_size(self, levels):
-        """The one-pass decoder must agree with `float(text)` on every level, whatever JSON carries it."""
-        def reference(level):
-            if len(level) < 2 or any(v is None for v in level[:2]):
-                raise VestMessageError("short")
-            try:
-                price, size = float(level[0]), float(level[1])
-            except (TypeError, ValueError, OverflowError):
-                raise VestMessageError("not a number") from None
-            if not (math.isfinite(price) and math.isfinite(size)):
-                raise VestMessageError("not finite")
-            return OrderBookRow(price, size, 9)
-        payload = {"bids": levels, "asks": levels[::-1]}
-        try:
-            expected = ([reference(level) for level in levels], [reference(level) for level in levels[::-1]])
-        except VestMessageError:
-            expected = None
-        for given_payload in (payload, msgspec.Raw(json.dumps(payload).encode("utf-8"))):
-            if expected is None:
-                with self.assertRaises(VestMessageError):
-                    messages.parse_depth(given_payload, 9)
-            else:
-                self.assertEqual(expected, messages.parse_depth(given_payload, 9))
+    def test_a_refused_depth_names_the_side_or_the_level(self):
+        with self.assertRaises(VestMessageError) as raised:
+            messages.parse_depth({"bids": [["1", "1"]]}, 1)
+        self.assertEqual("depth lacks a 'asks' list", str(raised.exception))
+        with self.assertRaises(VestMessageError) as raised:
+            messages.parse_depth({"bids": [["1", "1"], ["9" * 500, "x"]], "asks": []}, 1)
+        self.assertTrue(str(raised.exception).startswith("depth level is not [price, size] of finite numbers: "
+                                                         "['999"))
+        self.assertLess(len(str(raised.exception)), 300)  # a long level is shortened in the message
 
     def test_rest_trade_negative_qty_is_sell(self):
         trade = messages.parse_trade(TRADE_REST)
@@ -413,8 +362,7 @@ class DepthAndTradeTest(unittest.TestCase):
 
     def test_ws_trade_hex_id_is_buy(self):
         trade = messages.parse_trade(TRADE_WS)
-        self.assertEqual(("0x9a1f", Decimal("0.0100"), TradeType.BUY), (trade.trade_id, trade.amount,
-                                                                         trade.trade_type))
+        self.assertEqual(("0x9a1f", Decimal("0.0100"), TradeType.BUY), (trade.trade_id, trade.amount, trade.trade_type))
 
     def test_bad_trades(self):
         for payload in ({**TRADE_WS, "qty": "abc"}, {**TRADE_WS, "id": None}, {**TRADE_WS, "time": "soon"},
@@ -578,7 +526,7 @@ class AccountEventTest(unittest.TestCase):
 
     def test_full_private_message(self):
         frame = json.dumps({"channel": "account_private", "data": ACCOUNT_EVENT_ORDER}).encode()
-        channel, data = messages.parse_channel_message(messages.decode_frame(frame))
+        channel, data = messages.parse_push(frame)
         self.assertEqual("account_private", channel)
         self.assertEqual("ORDER", messages.parse_account_event(data).event)
 
@@ -590,19 +538,18 @@ class AccountEventTest(unittest.TestCase):
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# Properties: a parser returns or raises VestMessageError, never anything else.
+# Failure mode: a parser returns or raises VestMessageError, never anything else.
 # ------------------------------------------------------------------------------------------------------------------
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
-    max_leaves=25)
+def parse_depth(payload):
+    return messages.parse_depth(payload, 9)
+
 
 PARSERS = {
     messages.parse_exchange_info: EXCHANGE_INFO,
     messages.parse_market: BTC_ROW,
     messages.parse_tickers: TICKERS_REST,
     messages.parse_ticker: TICKERS_WS[0],
-    messages.parse_depth: DEPTH,
+    parse_depth: DEPTH,
     messages.parse_trade: TRADE_WS,
     messages.parse_order: ORDER_FILLED,
     messages.parse_orders: [ORDER_REST, ORDER_CANCELLED, ORDER_REJECTED],
@@ -613,8 +560,9 @@ PARSERS = {
     messages.parse_leverage: {"symbol": "BTC-PERP", "value": 10},
     messages.parse_listen_key: {"listenKey": "k"},
     messages.parse_account_event: ACCOUNT_EVENT_TRANSFER,
-    messages.parse_channel_message: {"channel": "BTC-PERP@trades", "data": TRADE_WS},
+    messages.parse_push: {"channel": "BTC-PERP@trades", "data": TRADE_WS},
 }
+ERROR_DOCUMENTS = (ERROR_422, {"detail": {"code": 1022, "msg": "m"}}, {"code": 3017, "msg": "m"})
 
 
 def _paths(value, prefix=()):
@@ -628,34 +576,6 @@ def _paths(value, prefix=()):
     for key, child in items:
         yield prefix, key
         yield from _paths(child, prefix + (key,))
-
-
-@st.composite
-def mutated(draw, document):
-    """The document with one to three fields removed or replaced by a random JSON value."""
-    value = copy.deepcopy(document)
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = list(_paths(value))
-        if not paths:
-            break
-        prefix, key = draw(st.sampled_from(paths))
-        container = value
-        for part in prefix:
-            container = container[part]
-        if isinstance(container, dict) and draw(st.booleans()):
-            del container[key]
-        else:
-            container[key] = draw(JSON)
-    return value
-
-
-def _check(test: unittest.TestCase, parser, payload):
-    try:
-        parser(payload)
-    except VestMessageError:
-        pass
-    except Exception as error:  # noqa: BLE001 - the property under test
-        test.fail(f"{parser.__name__} raised {type(error).__name__}: {error} for {payload!r}")
 
 
 # Wrong values a field may take, including what json.loads produces for 1e400 (inf), NaN and 400-digit numbers.
@@ -681,59 +601,49 @@ def _damaged(document):
             yield value
 
 
-class ParserPropertyTest(unittest.TestCase):
+class DamagedPayloadTest(unittest.TestCase):
     def test_documented_payloads_with_every_field_damaged(self):
-        failures = []
+        failures, rejected = [], 0
         for parser, document in PARSERS.items():
+            parser(copy.deepcopy(document))  # the undamaged document is read
             for payload in _damaged(document):
                 try:
                     parser(payload)
                 except VestMessageError:
-                    pass
+                    rejected += 1
                 except Exception as error:  # noqa: BLE001 - the property under test
                     failures.append(f"{parser.__name__}: {type(error).__name__}: {error} for {payload!r:.160}")
         self.assertEqual(0, len(failures), "\n".join(failures[:25]))
+        self.assertGreater(rejected, 1000)  # the damage is real: most of it must be refused
+
+    def test_damaged_messages_read_alike_in_every_frame_form(self):
+        # parse_push reads what Hummingbot's WSConnection hands over: the parsed JSON, or bytes (§5.1).
+        for payload in _damaged({"channel": "account_private", "data": ACCOUNT_EVENT_ORDER}):
+            try:
+                expected = messages.parse_push(payload)
+            except VestMessageError:
+                expected = VestMessageError
+            text = json.dumps(payload)
+            for frame in (text.encode("utf-8"), brotli.compress(text.encode("utf-8"))):
+                try:
+                    result = messages.parse_push(frame)
+                except VestMessageError:
+                    result = VestMessageError
+                if isinstance(result, tuple) and isinstance(expected, tuple):
+                    # NaN never equals itself; compare through JSON, which writes it the same way each time.
+                    result, expected_text = json.dumps(result), json.dumps(expected)
+                    self.assertEqual(expected_text, result, payload)
+                else:
+                    self.assertEqual(expected, result, payload)
 
     def test_error_envelopes_with_every_field_damaged(self):
         failures = []
-        for document in (ERROR_422, {"detail": {"code": 1022, "msg": "m"}}, {"code": 3017, "msg": "m"}):
+        for document in ERROR_DOCUMENTS:
             for payload in _damaged(document):
                 try:
                     result = messages.parse_error_envelope(payload, 400)
-                    self.assertIsInstance(result, VestAPIError)
-                except AssertionError:
-                    raise
                 except Exception as error:  # noqa: BLE001 - the property under test
                     failures.append(f"{type(error).__name__}: {error} for {payload!r:.160}")
+                else:
+                    self.assertIsInstance(result, VestAPIError, payload)
         self.assertEqual(0, len(failures), "\n".join(failures[:25]))
-
-    @PROPERTY_SETTINGS
-    @given(JSON)
-    def test_random_json(self, payload):
-        for parser in PARSERS:
-            _check(self, parser, payload)
-
-    @settings(PROPERTY_SETTINGS, max_examples=100)
-    @given(st.data())
-    def test_documented_payloads_with_damage(self, data):
-        for parser, document in PARSERS.items():
-            _check(self, parser, data.draw(mutated(document), label=parser.__name__))
-
-    @PROPERTY_SETTINGS
-    @given(st.one_of(st.binary(max_size=64), st.text(max_size=64), JSON.map(lambda v: brotli.compress(
-        json.dumps(v).encode()))))
-    def test_decode_frame(self, frame):
-        _check(self, messages.decode_frame, frame)
-
-    @PROPERTY_SETTINGS
-    @given(st.one_of(JSON, mutated(ERROR_422), mutated({"detail": {"code": 1022, "msg": "m"}}),
-                     mutated({"code": 3017, "msg": "m"})),
-           st.one_of(st.none(), st.integers(min_value=100, max_value=599)))
-    def test_error_envelope_never_raises(self, payload, status):
-        try:
-            result = messages.parse_error_envelope(payload, status)
-        except Exception as error:  # noqa: BLE001 - the property under test
-            self.fail(f"parse_error_envelope raised {type(error).__name__}: {error} for {payload!r}")
-        self.assertTrue(result is None or isinstance(result, VestAPIError))
-        if status is not None and status >= 400:
-            self.assertIsInstance(result, VestAPIError)

@@ -1,4 +1,4 @@
-"""Config maps, fees, discovery attributes and the symbol map (vest-api.md §1.3, §6.3, §6.4)."""
+"""Config maps, fees, discovery attributes and the symbol map (docs/vest-protocol.md §1.3, §6.3, §6.4)."""
 import subprocess
 import sys
 import textwrap
@@ -13,7 +13,7 @@ from hummingbot.client.settings import AllConnectorSettings
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_utils as utils
 
 FAKE_SECRET = "0xNOTAREALKEY-sekrit-7f3a9c-DO-NOT-LEAK"
-GOOD_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+GOOD_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # noqa: mock
 API_KEY = "api-key-8d1e4b77c2"
 
 
@@ -54,7 +54,6 @@ class ValidatorTest(unittest.TestCase):
             with self.assertRaisesRegex(ValueError, "64 hex characters") as caught:
                 utils.validate_signing_key(bad)
             self.assertNotIn("sekrit", str(caught.exception))
-
 
     def test_signing_key_in_hummingbot_encrypted_form_passes(self):
         """Hummingbot validates a stored config file before decrypting it (Security.login)."""
@@ -165,6 +164,12 @@ class DiscoveryTest(unittest.TestCase):
             self.assertEqual("BTC-USDC", setting.example_pair)
             self.assertEqual(Decimal("0.0001"), setting.trade_fee_schema.taker_percent_fee_decimal)
             self.assertLessEqual(setting.trade_fee_schema.maker_percent_fee_decimal, Decimal("0.0001"))
+
+    def test_default_fees_are_the_flat_taker_fee_of_6_3(self):
+        self.assertEqual(Decimal("0.0001"), utils.DEFAULT_FEES.taker_percent_fee_decimal)
+        self.assertEqual(Decimal("0.0001"), utils.DEFAULT_FEES.maker_percent_fee_decimal)
+        self.assertTrue(utils.DEFAULT_FEES.buy_percent_fee_deducted_from_returns)
+        self.assertIs(utils.DEFAULT_FEES, utils.OTHER_DOMAINS_DEFAULT_FEES["vest_perpetual_testnet"])
 
     def test_testnet_init_parameters_map_to_constructor_names(self):
         api_keys = {"vest_perpetual_testnet_api_key": "k", "vest_perpetual_testnet_signing_private_key": "s",
