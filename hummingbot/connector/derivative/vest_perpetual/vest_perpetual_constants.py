@@ -173,20 +173,6 @@ ERROR_DECREASE_LEVERAGE_WITH_POSITION = 3021
 # Request-time errors that a fresh clock offset can cure: ORDER_EXPIRED, BAD_RECV_WINDOW.
 TIME_SYNC_ERROR_CODES = frozenset({1132, 1131})
 
-# §5.1: WebSocket close codes.
-WS_CLOSE_CODES: Dict[int, str] = {
-    1011: "INTERNAL_ERROR",
-    1012: "SERVICE_RESTART",
-    4000: "WRONG_VERSION",
-    4001: "ACCOUNT_GROUP_NOT_FOUND",
-    4002: "ACCOUNT_GROUP_INVALID",
-    4003: "LISTEN_KEY_REQUIRED",
-    4004: "LISTEN_KEY_NOT_FOUND",
-    4005: "LISTEN_KEY_EXPIRED",
-}
-# Closes after which the listen key must be replaced before reconnecting.
-WS_CLOSE_CODES_NEW_LISTEN_KEY = frozenset({4003, 4004, 4005})
-
 # §6.5: Vest publishes no numbers. These are conservative guesses (what open-source clients stay under, rounded
 # down), to be raised once real limits are known. Every request also counts against one shared pool, so a burst of
 # several kinds stays under what one account can plausibly send. Reading orders (`GET /orders`) has its own budget,

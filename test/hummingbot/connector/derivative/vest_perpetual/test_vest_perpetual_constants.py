@@ -31,13 +31,6 @@ DOCUMENTED_ERROR_CODES = {
     5013: "TRANSFER_EXECUTION_FAILED",
 }
 
-# §5.1
-DOCUMENTED_CLOSE_CODES = {
-    1011: "INTERNAL_ERROR", 1012: "SERVICE_RESTART", 4000: "WRONG_VERSION", 4001: "ACCOUNT_GROUP_NOT_FOUND",
-    4002: "ACCOUNT_GROUP_INVALID", 4003: "LISTEN_KEY_REQUIRED", 4004: "LISTEN_KEY_NOT_FOUND",
-    4005: "LISTEN_KEY_EXPIRED",
-}
-
 # §6.5: the connector's per-second budgets, and the shared pool.
 DOCUMENTED_REQUESTS_PER_SECOND = {
     "/exchangeInfo": 5, "/ticker/latest": 10, "/trades": 5, "/depth": 10, "/account": 5, "/account/nonce": 5,
@@ -91,16 +84,6 @@ class ErrorCodeTableTest(unittest.TestCase):
         self.assertEqual({"ORDER_EXPIRED", "BAD_RECV_WINDOW"},
                          {CONSTANTS.ERROR_CODES[code] for code in CONSTANTS.TIME_SYNC_ERROR_CODES})
         self.assertEqual(2, len(CONSTANTS.TIME_SYNC_ERROR_CODES))
-
-
-class CloseCodeTest(unittest.TestCase):
-    def test_close_codes_equal_documented_list(self):
-        self.assertEqual(DOCUMENTED_CLOSE_CODES, CONSTANTS.WS_CLOSE_CODES)
-
-    def test_listen_key_closes_are_exactly_the_listen_key_codes(self):
-        listen_key_codes = {code for code, name in CONSTANTS.WS_CLOSE_CODES.items() if "LISTEN_KEY" in name}
-        self.assertEqual({4003, 4004, 4005}, listen_key_codes)
-        self.assertEqual(listen_key_codes, set(CONSTANTS.WS_CLOSE_CODES_NEW_LISTEN_KEY))
 
 
 class RateLimitTest(unittest.TestCase):

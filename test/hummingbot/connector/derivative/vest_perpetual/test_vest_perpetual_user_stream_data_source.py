@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 import re
-from typing import Callable, Dict, List, Tuple
+from typing import Dict, List
 from unittest.mock import AsyncMock, patch
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +29,10 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_user_stream_d
 from hummingbot.connector.test_support.network_mocking_assistant import NetworkMockingAssistant
 from hummingbot.core.api_throttler.data_types import RateLimit
 from hummingbot.core.web_assistant.connections.connections_factory import ConnectionsFactory
+from test.hummingbot.connector.derivative.vest_perpetual.test_vest_perpetual_api_order_book_data_source import (
+    ControlledSleep,
+    wait_until,
+)
 from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
 from test.logger_mixin_for_test import LoggerMixinForTest
 
@@ -60,59 +64,6 @@ def listen_key_url() -> "re.Pattern":
 
 def calls_of(mock: aioresponses, method: str) -> int:
     return sum(len(calls) for (verb, _), calls in mock.requests.items() if verb == method)
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 3.0):
-    async def poll():
-        while not condition():
-            await asyncio.sleep(0)
-    await asyncio.wait_for(poll(), timeout)
-
-
-class ControlledSleep:
-    """Stands in for a data source's `_sleep`: records delays; each call blocks until `release(delay)`.
-
-    `open()` lets every pending and future sleep return at once (used to wind the loops down after a test)."""
-
-    def __init__(self):
-        self.calls: List[float] = []
-        self._blocked: List[Tuple[float, asyncio.Event]] = []
-        self._credits: Dict[float, int] = {}
-        self._open = False
-
-    async def __call__(self, delay: float):
-        self.calls.append(delay)
-        if self._open or self._credits.get(delay, 0) > 0:
-            if not self._open:
-                self._credits[delay] -= 1
-            await asyncio.sleep(0)
-            return
-        gate = asyncio.Event()
-        self._blocked.append((delay, gate))
-        await gate.wait()
-
-    def release(self, delay: float, times: int = 1):
-        """Lets `times` sleeps of `delay` return: blocked ones first, later ones immediately."""
-        for _ in range(times):
-            for index, (blocked_delay, gate) in enumerate(self._blocked):
-                if blocked_delay == delay:
-                    gate.set()
-                    del self._blocked[index]
-                    break
-            else:
-                self._credits[delay] = self._credits.get(delay, 0) + 1
-
-    def open(self):
-        self._open = True
-        for _, gate in self._blocked:
-            gate.set()
-        self._blocked.clear()
-
-    def waiting(self, delay: float) -> bool:
-        return any(blocked_delay == delay for blocked_delay, _ in self._blocked)
-
-    def count(self, delay: float) -> int:
-        return self.calls.count(delay)
 
 
 class VestPerpetualUserStreamDataSourceTests(LoggerMixinForTest, IsolatedAsyncioWrapperTestCase):
