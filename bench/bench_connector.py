@@ -3,10 +3,10 @@
 Every function here measures ONE run and returns a flat dict of numbers; `bench/run.py` repeats them, takes
 medians and prints the table. Everything is bounded in count and time and stays on loopback.
 
-* `bench_sign`: `VestPerpetualAuth.sign(OrderAction)`; floor: keccak + coincurve sign of a 32-byte digest;
-  peer: eth-account's default path.
-* `bench_depth`: WS depth text frame -> data source -> OrderBookMessage -> `OrderBook.restore_from_snapshot_and_diffs`;
-  reference: `json.loads` of the same frames.
+* `bench_sign`: `VestPerpetualAuth.signed_body(OrderAction)` (and its signature part alone); floor: keccak +
+  coincurve sign of a 32-byte digest; peer: eth-account's default path.
+* `bench_depth`: WS depth text frame -> `json.loads` (Hummingbot's WSConnection) -> data source -> OrderBookMessage
+  -> `OrderBook.restore_from_snapshot_and_diffs`; reference: `json.loads` of the same frames.
 * `bench_depth_pipeline`: the same frames through a real `OrderBookTracker` and its asyncio tasks (context).
 * `bench_round_trip`: `buy()` -> exchange order id known, real connector against the simulator; reference: a
   bare aiohttp POST of the same kind of signed body.
@@ -16,6 +16,7 @@ medians and prints the table. Everything is bounded in count and time and stays 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import datetime
 import gc
@@ -24,8 +25,10 @@ import json
 import logging
 import os
 import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections import deque
 from dataclasses import replace
@@ -42,26 +45,33 @@ import coincurve  # noqa: E402
 import psutil  # noqa: E402
 from eth_hash.auto import keccak  # noqa: E402
 
-from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS  # noqa: E402
+from hummingbot.connector.derivative.vest_perpetual import (  # noqa: E402
+    vest_perpetual_constants as CONSTANTS,
+    vest_perpetual_web_utils as web_utils,
+)
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_api_order_book_data_source import (  # noqa: E402
     VestPerpetualAPIOrderBookDataSource,
 )
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import (  # noqa: E402
     OrderAction,
+    SigningKey,
     VestPerpetualAuth,
+    action_digest,
 )
 from hummingbot.core.data_type.common import OrderType, PositionAction  # noqa: E402
 from hummingbot.core.data_type.order_book import OrderBook  # noqa: E402
 from hummingbot.core.data_type.order_book_message import OrderBookMessage  # noqa: E402
 from hummingbot.core.data_type.order_book_tracker import OrderBookTracker  # noqa: E402
 from hummingbot.core.web_assistant.connections.connections_factory import ConnectionsFactory  # noqa: E402
+from hummingbot.core.web_assistant.connections.ws_connection import WSConnection  # noqa: E402
+from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory  # noqa: E402
 from vest_simulator import VestSimulator  # noqa: E402
 from vest_simulator.market import CATALOG, Market, SymbolSpec, resolve_specs  # noqa: E402
 from vest_simulator.signatures import ORDER_TYPES, request_digest  # noqa: E402
 
 # Hardhat's well-known public test keys #1 and #2 (never funded anywhere real).
-CONNECTOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-REFERENCE_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+CONNECTOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # noqa: mock
+REFERENCE_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # noqa: mock
 DEPTH_LEVELS = 20
 SEED = 17
 HUMMINGBOT_CLOCK_TICK_S = 1.0  # Hummingbot's clock ticks connectors once a second
@@ -175,23 +185,34 @@ def eth_account_sign(action: OrderAction, private_key: str) -> str:
 
 
 def bench_sign(iterations: int = 5000, peer_iterations: int = 500, repeats: int = 5) -> Dict[str, float]:
-    """Microseconds per signature: ours, the floor (keccak + coincurve of a 32-byte digest) and eth-account."""
+    """Microseconds per signed order: the production path `VestPerpetualAuth.signed_body(action)` (the JSON body:
+    `order_json()` + signature), its signature part alone (`SigningKey.sign_personal(action_digest(action))`: ABI
+    encoding, keccak, EIP-191 prefix + keccak, coincurve, hex), the floor (keccak + coincurve of a 32-byte digest)
+    and eth-account's default path (the peer)."""
     auth = VestPerpetualAuth(api_key="bench", signing_private_key=CONNECTOR_KEY)
+    signing_key = SigningKey(CONNECTOR_KEY)  # what `auth` signs with, built the same way
     actions = _order_actions(64)
-    if auth.sign(actions[0]) != eth_account_sign(actions[0], CONNECTOR_KEY):
-        raise AssertionError("VestPerpetualAuth.sign disagrees with eth-account: benchmark refused")
+    expected = eth_account_sign(actions[0], CONNECTOR_KEY)
+    if auth.signed_body(actions[0])["signature"] != expected \
+            or signing_key.sign_personal(action_digest(actions[0])) != expected:
+        raise AssertionError("VestPerpetualAuth.signed_body disagrees with eth-account: benchmark refused")
     key = coincurve.PrivateKey(bytes.fromhex(CONNECTOR_KEY[2:]))
     digests = [keccak(str(i).encode()) for i in range(64)]
     rounds = max(1, iterations // len(actions))
     peer_actions = actions[:max(1, min(len(actions), peer_iterations))]
     peer_rounds = max(1, peer_iterations // len(peer_actions))
-    sign = auth.sign
+    signed_body, sign_personal = auth.signed_body, signing_key.sign_personal
     sign_recoverable = key.sign_recoverable
 
     def ours():
         for _ in range(rounds):
             for action in actions:
-                sign(action)
+                signed_body(action)
+
+    def signature_only():
+        for _ in range(rounds):
+            for action in actions:
+                sign_personal(action_digest(action))
 
     def floor():
         for _ in range(rounds):
@@ -203,13 +224,14 @@ def bench_sign(iterations: int = 5000, peer_iterations: int = 500, repeats: int 
             for action in peer_actions:
                 eth_account_sign(action, CONNECTOR_KEY)
 
-    measured, reference, peers = [], [], []
-    for _ in range(repeats):  # interleaved, so drift in machine load hits both alike
+    measured, signatures, reference, peers = [], [], [], []
+    for _ in range(repeats):  # interleaved, so drift in machine load hits all of them alike
         measured.append(_per_call(ours, rounds * len(actions)))
+        signatures.append(_per_call(signature_only, rounds * len(actions)))
         reference.append(_per_call(floor, rounds * len(digests)))
         peers.append(_per_call(peer, peer_rounds * len(peer_actions)))
-    return {"sign_us": statistics.median(measured) * 1e6, "floor_us": statistics.median(reference) * 1e6,
-            "peer_us": statistics.median(peers) * 1e6}
+    return {"sign_us": statistics.median(measured) * 1e6, "signature_us": statistics.median(signatures) * 1e6,
+            "floor_us": statistics.median(reference) * 1e6, "peer_us": statistics.median(peers) * 1e6}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -261,17 +283,30 @@ def subscribed_data_source(pair_by_symbol: Dict[str, str]) -> VestPerpetualAPIOr
     return data_source
 
 
+def check_ws_decoding(frame: str):
+    """The depth benchmark plays the WS connection with `json.loads`: refuse to run unless the connector's factory is
+    Hummingbot's stock one (stock connections) and a stock `WSConnection` hands a text frame over as `json.loads`
+    of it."""
+    factory = web_utils.build_api_factory()
+    if type(factory) is not WebAssistantsFactory or type(factory._connections_factory) is not ConnectionsFactory:
+        raise AssertionError("the connector no longer uses Hummingbot's stock WS connection: benchmark refused")
+    handed_over = WSConnection._build_resp(aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, frame, None)).data
+    if handed_over != json.loads(frame):
+        raise AssertionError("WSConnection does not hand text frames over as json.loads: benchmark refused")
+
+
 def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
     """Microseconds per WS depth message through the connector + Hummingbot order book, vs `json.loads` alone.
 
-    Per frame, in the order production runs it: the text frame as `VestWSConnection` hands it over (undecoded) ->
-    `data_source._route` (push envelope, channel router, queue) -> `_parse_order_book_snapshot_message` (typed
-    decode of `data` -> rows -> OrderBookMessage) -> `OrderBook.restore_from_snapshot_and_diffs(message,
-    past_diffs)`, the call
-    `OrderBookTracker._track_single_book` makes (it builds the OrderBookRows and calls `apply_snapshot`).
-    Also returns a per-stage breakdown (`stage_*_us`).
+    Per frame, in the order production runs it: the text frame as it arrives -> `json.loads`, what Hummingbot's
+    stock `WSConnection` does before any data source sees it -> `data_source._route(decoded)` (`parse_push`: the
+    push envelope; channel router; queue) -> `_parse_order_book_snapshot_message` (`parse_depth`, the careful
+    parser: `float()` on every level -> rows -> OrderBookMessage) -> `OrderBook.restore_from_snapshot_and_diffs(
+    message, past_diffs)`, the call `OrderBookTracker._track_single_book` makes (it reads the rows and calls
+    `apply_snapshot`). Also returns a per-stage breakdown (`stage_*_us`).
     """
     frames, _, pair_by_symbol = market_frames(messages)
+    check_ws_decoding(frames[0])
     data_source = subscribed_data_source(pair_by_symbol)
     books = {pair: OrderBook() for pair in pair_by_symbol.values()}
     inbox = data_source._message_queue[data_source._snapshot_messages_queue_key]
@@ -281,7 +316,7 @@ def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
 
     def full_path():
         for frame in frames:
-            route(frame)
+            route(loads(frame))  # WSConnection: `msg.json()`, i.e. json.loads of the text frame
             _drive(parse(inbox.get_nowait(), outbox))
             message = outbox.get_nowait()
             books[message.content["trading_pair"]].restore_from_snapshot_and_diffs(message, list(past_diffs))
@@ -305,12 +340,14 @@ def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
 
 
 def _depth_stages(frames: List[str], data_source, books: Dict[str, OrderBook]) -> Dict[str, Callable[[], None]]:
-    """The same path cut into stages, each to be timed alone over all frames."""
+    """The same path after the WSConnection's `json.loads` (that step is the reference), cut into stages, each to
+    be timed alone over all frames."""
     inbox = data_source._message_queue[data_source._snapshot_messages_queue_key]
     outbox: asyncio.Queue = asyncio.Queue()
+    decoded = [json.loads(frame) for frame in frames]
     raws = []
-    for frame in frames:
-        data_source._route(frame)
+    for message in decoded:
+        data_source._route(message)
         raws.append(inbox.get_nowait())
     messages: List[OrderBookMessage] = []
     for raw in raws:
@@ -319,8 +356,8 @@ def _depth_stages(frames: List[str], data_source, books: Dict[str, OrderBook]) -
     rows = [(m.content["trading_pair"], m.bids, m.asks, m.update_id) for m in messages]
 
     def stage_route():
-        for frame in frames:
-            data_source._route(frame)
+        for message in decoded:
+            data_source._route(message)
         while not inbox.empty():
             inbox.get_nowait()
 
@@ -346,9 +383,10 @@ def _depth_stages(frames: List[str], data_source, books: Dict[str, OrderBook]) -
 # 2b/5. the real OrderBookTracker, fed as the WS reader feeds it (pipeline throughput and memory)
 # ---------------------------------------------------------------------------------------------------------------
 class TrackerRig:
-    """The real data source + Hummingbot's OrderBookTracker with all its tasks. Our feed plays the WS reader
-    (`_process_websocket_messages` -> `_route`); REST is replaced by the first depth frame of each pair, and
-    the tracker's one-second pause between initial snapshots is skipped (start-up is not measured here)."""
+    """The real data source + Hummingbot's OrderBookTracker with all its tasks. Our feed plays the WS connection
+    and reader (`json.loads`, then `_route_messages` -> `_route`); REST is replaced by the first depth frame of
+    each pair, and the tracker's one-second pause between initial snapshots is skipped (start-up is not measured
+    here)."""
 
     def __init__(self, pair_by_symbol: Dict[str, str], first_depth: Dict[str, Any]):
         self.data_source = subscribed_data_source(pair_by_symbol)
@@ -385,8 +423,8 @@ class TrackerRig:
         return metrics.total_snapshots_processed + metrics.total_trades_processed
 
     def drained(self) -> bool:
-        queues = [self.data_source._message_queue[key] for key in (self.data_source._snapshot_messages_queue_key,
-                                                                     self.data_source._trade_messages_queue_key)]
+        keys = (self.data_source._snapshot_messages_queue_key, self.data_source._trade_messages_queue_key)
+        queues = [self.data_source._message_queue[key] for key in keys]
         queues += [self.tracker._order_book_snapshot_stream, self.tracker._order_book_trade_stream]
         queues += list(self.tracker._tracking_message_queues.values())
         return all(queue.empty() for queue in queues)
@@ -394,11 +432,11 @@ class TrackerRig:
     async def feed(self, frames: Iterator[str], count: int, batch: int = 64, timeout: float = 120.0):
         """Routes `count` frames, yielding to the tracker tasks every `batch` frames, then waits until every
         message has gone through the tracker and the order books."""
-        route = self.data_source._route  # text frames, undecoded, as VestWSConnection hands them over
+        route, loads = self.data_source._route, json.loads
         target = self.processed() + count
         deadline = time.monotonic() + timeout
         for i, frame in zip(range(count), frames):
-            route(frame)
+            route(loads(frame))  # decoded first, as Hummingbot's WSConnection hands text frames over
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
         while self.processed() < target or not self.drained():
@@ -482,7 +520,12 @@ def bench_memory(messages: int = 100_000, warmup: int = 5000) -> Dict[str, float
 # 3/4. against the simulator: order round trip and start-up
 # ---------------------------------------------------------------------------------------------------------------
 def _new_connector(trading_pairs: List[str], account) -> Any:
+    """A connector whose order journal (written before every order is sent) goes to a temporary data folder."""
+    import hummingbot
     from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import VestPerpetualDerivative
+    data_dir = tempfile.mkdtemp(prefix="vest-bench-")
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+    hummingbot.set_data_path(data_dir)
     return VestPerpetualDerivative(
         vest_perpetual_api_key=account.api_key, vest_perpetual_signing_private_key=CONNECTOR_KEY,
         vest_perpetual_account_group=account.account_group, trading_pairs=trading_pairs, trading_required=True)
@@ -672,18 +715,21 @@ async def _ready(pairs: int, timeout_s: float) -> Dict[str, float]:
         await venue.open()
         connector = venue.connector
         first_true: Dict[str, float] = {}
+        became_ready: List[float] = []
         started = time.perf_counter()
         await venue.start_connector()
 
         def ready() -> bool:
-            now = time.perf_counter() - started
+            now = time.perf_counter() - started  # from before start_network(), like every status time
             for name, value in connector.status_dict.items():
                 if value:
                     first_true.setdefault(name, now)
+            if connector.ready:
+                became_ready.append(now)
             return connector.ready
 
         elapsed = await _wait(ready, timeout=timeout_s)
-        result = {"ready_s": elapsed if elapsed is not None else float("inf")}
+        result = {"ready_s": became_ready[0] if elapsed is not None else float("inf")}
         result.update({f"status_{name}_s": first_true.get(name, float("inf")) for name in connector.status_dict})
         return result
     finally:

@@ -47,23 +47,12 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from project_tests.connector.fault_scenarios import (  # noqa: E402
-    BTC,
-    ETH,
-    SIZES,
-    headless,
-    EventRecorder,
-    OrderFlow,
-)
-from project_tests.connector.simulated_venue import (  # noqa: E402
-    SimulatedVenue,
-    wait_until,
-)
-
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import (  # noqa: E402
     nonce_of_client_order_id,
 )
 from hummingbot.core.event.events import OrderFilledEvent  # noqa: E402
+from project_tests.connector.fault_scenarios import BTC, ETH, SIZES, EventRecorder, OrderFlow, headless  # noqa: E402
+from project_tests.connector.simulated_venue import SimulatedVenue, wait_until  # noqa: E402
 
 WARM_UP_SECONDS = 20
 RSS_TOLERANCE_MB = 4.0

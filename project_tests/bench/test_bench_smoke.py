@@ -14,12 +14,14 @@ class BenchmarkFunctionsSmokeTest(unittest.TestCase):
 
     def test_sign(self):
         result = bc.bench_sign(iterations=64, peer_iterations=2, repeats=1)
-        self.assert_positive(result, "sign_us", "floor_us", "peer_us")
+        self.assert_positive(result, "sign_us", "signature_us", "floor_us", "peer_us")
 
     def test_eth_account_peer_signs_like_the_connector(self):
         action = bc._order_actions(1)[0]
         auth = bc.VestPerpetualAuth(api_key="", signing_private_key=bc.CONNECTOR_KEY)
-        self.assertEqual(auth.sign(action), bc.eth_account_sign(action, bc.CONNECTOR_KEY))
+        expected = bc.eth_account_sign(action, bc.CONNECTOR_KEY)
+        self.assertEqual(expected, auth.signed_body(action)["signature"])
+        self.assertEqual(expected, bc.SigningKey(bc.CONNECTOR_KEY).sign_personal(bc.action_digest(action)))
 
     def test_depth(self):
         result = bc.bench_depth(messages=20, repeats=1)
