@@ -106,7 +106,8 @@ class LiveCheck:
     async def _account(self) -> str:
         account = parse_account(await self.connector._api_get(
             CONSTANTS.ACCOUNT_PATH_URL, params={"time": self.connector._now_ms()}, is_auth_required=True))
-        return f"balance {account.total_balance} USDC, {len(account.positions)} positions"
+        positions = "positions not reported" if account.positions is None else f"{len(account.positions)} positions"
+        return f"balance {account.total_balance} USDC, {positions}"
 
     async def _private_stream(self) -> str:
         listen_key = parse_listen_key(await self.connector._api_post(CONSTANTS.LISTEN_KEY_PATH_URL,
@@ -136,7 +137,7 @@ class LiveCheck:
         cancel = CancelAction(time=self.connector._now_ms(), nonce=self.connector._nonces.next(), order_id=order_id)
         await self.connector._api_post(CONSTANTS.CANCEL_ORDER_PATH_URL, data=auth.signed_body(cancel),
                                        params={"time": cancel.time, "nonce": cancel.nonce}, is_auth_required=True)
-        rows = parse_orders(await self.connector._api_get(
+        rows, _ = parse_orders(await self.connector._api_get(
             CONSTANTS.ORDERS_PATH_URL, params={"id": order_id, "time": self.connector._now_ms()},
             is_auth_required=True))
         return f"{order.size} {market.symbol} @ {order.limit_price}: {order_id} -> {rows[0].status if rows else '?'}"

@@ -4,10 +4,12 @@ Everything goes over real sockets on loopback; nothing of the connector is mocke
 """
 import asyncio
 import os
+import tempfile
 from decimal import Decimal
 from typing import Callable, List, Optional
 from unittest.mock import patch
 
+import hummingbot
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import VestPerpetualDerivative
 from hummingbot.core.event.event_logger import EventLogger
@@ -31,10 +33,15 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 10.0, inter
 
 
 class SimulatedVenue:
-    """Simulator + account + connector, started and ticking; `close()` undoes it all."""
+    """Simulator + account + connector, started and ticking; `close()` undoes it all. The connector's order journal
+    lives in `data_dir` (Hummingbot's data folder), a temporary one unless given."""
 
     def __init__(self, trading_pairs: List[str], seed: int = 11, tick_interval: Optional[float] = 0.05,
-                 balance: Decimal = STARTING_BALANCE, signing_key: str = SIGNING_KEY, **simulator_kwargs):
+                 balance: Decimal = STARTING_BALANCE, signing_key: str = SIGNING_KEY, data_dir: Optional[str] = None,
+                 **simulator_kwargs):
+        self._own_data_dir = tempfile.TemporaryDirectory() if data_dir is None else None
+        self.data_dir = data_dir or self._own_data_dir.name
+        self._previous_data_path: Optional[str] = None
         self.trading_pairs = trading_pairs
         self.signing_key = signing_key
         self.sim = VestSimulator(seed=seed, port=0, tick_interval=tick_interval, **simulator_kwargs)
@@ -48,6 +55,8 @@ class SimulatedVenue:
         # Hummingbot keeps one aiohttp session per process; one left by an earlier test's (now closed) event loop
         # cannot carry this test's requests, so start from none.
         ConnectionsFactory()._shared_client = None
+        self._previous_data_path = hummingbot.data_path()
+        hummingbot.set_data_path(self.data_dir)
         await self.sim.start()
         self._env_patch = patch.dict(os.environ, {CONSTANTS.REST_URL_ENV_VAR: self.sim.rest_url,
                                                   CONSTANTS.WS_URL_ENV_VAR: self.sim.ws_url})
@@ -90,3 +99,7 @@ class SimulatedVenue:
         await ConnectionsFactory().close()
         if self._env_patch is not None:
             self._env_patch.stop()
+        if self._previous_data_path is not None:
+            hummingbot.set_data_path(self._previous_data_path)
+        if self._own_data_dir is not None:
+            self._own_data_dir.cleanup()

@@ -18,6 +18,7 @@ still come out; nothing emitted corrupts the consumer. Examples are derandomized
 import asyncio
 import json
 import logging
+import tempfile
 import unittest
 from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple
@@ -27,6 +28,7 @@ import brotli
 from bidict import bidict
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
+import hummingbot
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import (
     VestPerpetualDerivative,
     client_order_id_for_nonce,
@@ -245,6 +247,9 @@ class Harness:
         self.loop = asyncio.new_event_loop()
         self.records = Records()
         self._loggers = [logging.getLogger("hummingbot")]
+        self._data_dir = tempfile.TemporaryDirectory()  # the connector's order journal goes here
+        self._previous_data_path = hummingbot.data_path()
+        hummingbot.set_data_path(self._data_dir.name)
         self.loop.run_until_complete(self._start())
 
     async def _start(self):
@@ -285,6 +290,8 @@ class Harness:
         for logger in self._loggers:
             logger.removeHandler(self.records)
             logger.setLevel(self._level)
+        hummingbot.set_data_path(self._previous_data_path)
+        self._data_dir.cleanup()
 
     def run(self, coroutine):
         return self.loop.run_until_complete(asyncio.wait_for(coroutine, 10))

@@ -55,9 +55,13 @@ ORDER_STATUS_BATCH_SIZE = 50
 # §3.6: Vest has no client order id; ours is this prefix followed by the order's nonce.
 CLIENT_ORDER_ID_PREFIX = "vest-"
 CLIENT_ORDER_ID_MAX_LENGTH = 32
-# An order whose POST answer was lost is looked up by nonce this many times, with doubling delays.
+# An order whose POST answer was lost is looked up by nonce this many times, with doubling delays; if it is still
+# missing, the status poll goes on looking. It fails only once its signature (`time` + `recvWindow`) expired this
+# long ago by Vest's clock as we estimate it, so that Vest can no longer book it: the margin covers the error of
+# the clock offset sampled from `GET /account` (§2.8) and a request still in flight.
 ORDER_LOOKUP_ATTEMPTS = 4
 ORDER_LOOKUP_INITIAL_DELAY = 0.5
+UNREACHABLE_ORDER_MARGIN_MS = 5_000
 # §6.3: no funding-payment endpoint exists; settlements seen on fills are reported at this cadence.
 FUNDING_PAYMENT_POLL_INTERVAL = 120
 
@@ -98,17 +102,20 @@ WS_ACCOUNT_EVENTS = frozenset({WS_EVENT_ORDER, "LP", "TRANSFER"})
 # §6.1 enums.
 SYMBOL_STATUS_TRADING = "TRADING"
 SYMBOL_STATUS_HALT = "HALT"
+ORDER_STATUS_NEW = "NEW"
 ORDER_STATUS_PARTIALLY_FILLED = "PARTIALLY_FILLED"
 ORDER_STATUS_FILLED = "FILLED"
+ORDER_STATUS_CANCELLED = "CANCELLED"
 ORDER_TYPE_MARKET = "MARKET"
 ORDER_TYPE_LIMIT = "LIMIT"
+ORDER_TYPE_LIQUIDATION = "LIQUIDATION"
 TIME_IN_FORCE_GTC = "GTC"
 
 ORDER_STATE: Dict[str, OrderState] = {
-    "NEW": OrderState.OPEN,
+    ORDER_STATUS_NEW: OrderState.OPEN,
     ORDER_STATUS_PARTIALLY_FILLED: OrderState.PARTIALLY_FILLED,
     ORDER_STATUS_FILLED: OrderState.FILLED,
-    "CANCELLED": OrderState.CANCELED,
+    ORDER_STATUS_CANCELLED: OrderState.CANCELED,
     "REJECTED": OrderState.FAILED,
 }
 

@@ -9,10 +9,12 @@ import json
 import math
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from bidict import bidict
 
+from hummingbot import data_path
 from hummingbot.connector.constants import s_decimal_NaN
 from hummingbot.connector.derivative.position import Position
 from hummingbot.connector.derivative.vest_perpetual import (
@@ -41,14 +43,17 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages impo
     parse_exchange_info,
     parse_last_nonce,
     parse_leverage,
+    parse_order,
     parse_order_id,
     parse_orders,
     parse_push,
 )
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_order_journal import OrderJournal, PlacedOrder
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_user_stream_data_source import (
     VestPerpetualUserStreamDataSource,
 )
 from hummingbot.connector.perpetual_derivative_py_base import PerpetualDerivativePyBase
+from hummingbot.connector.time_synchronizer import TimeSynchronizer
 from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.api_throttler.data_types import RateLimit
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PositionSide, TradeType
@@ -78,6 +83,33 @@ class VestOrderBookTracker(OrderBookTracker):
             self._tracking_tasks[trading_pair] = safe_ensure_future(self._track_single_book(trading_pair))
         self.logger().info(f"Initialized order books for {', '.join(self._trading_pairs)}.")
         self._order_books_initialized.set()
+
+
+class VestTimeSynchronizer(TimeSynchronizer):
+    """Hummingbot's synchroniser computes a numpy median and weighted mean of its samples on every read (~100 µs,
+    twice per order: the nonce and the signed `time`). The offset only changes with the samples, so it is computed
+    once per change of samples, through the class's public methods only."""
+
+    def __init__(self):
+        super().__init__()
+        self._has_samples = False
+        self._cached_offset_ms: Optional[float] = None
+
+    @property
+    def time_offset_ms(self) -> float:
+        if not self._has_samples:
+            return super().time_offset_ms  # the local clock's, which drifts: nothing to cache
+        if self._cached_offset_ms is None:
+            self._cached_offset_ms = float(super().time_offset_ms)
+        return self._cached_offset_ms
+
+    def add_time_offset_ms_sample(self, offset: float):
+        super().add_time_offset_ms_sample(offset)
+        self._has_samples, self._cached_offset_ms = True, None
+
+    def clear_time_offset_ms_samples(self):
+        super().clear_time_offset_ms_samples()
+        self._has_samples, self._cached_offset_ms = False, None
 
 
 class NonceSource:
@@ -138,11 +170,18 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._reported_funding: Dict[str, Tuple[float, Decimal, Decimal]] = {}
         # Orders whose venue state (an ORDER event, a poll) was queued before their POST answer was applied.
         self._orders_with_venue_state: Set[str] = set()
+        self._order_journal: Optional[OrderJournal] = None
+        # Orders of this bot taken back from the journal at start-up: unknown to the running strategy, so they are
+        # cancelled once Vest shows them open.
+        self._adopted_orders: Set[str] = set()
+        self._reported_foreign_orders: Set[str] = set()
+        self._unreadable_rows: Set[str] = set()
         self._account_refresh_task: Optional[asyncio.Task] = None
         self._clock_sample_account: Optional[Tuple[float, VestAccount]] = None  # (monotonic time, answer)
         self._pair_by_listed_symbol: Dict[str, str] = {}  # every listed market, halted ones too
         self._unlisted_position_symbols: Set[str] = set()
         super().__init__(balance_asset_limit, rate_limits_share_pct)
+        self._time_synchronizer = VestTimeSynchronizer()
         self._set_order_book_tracker(VestOrderBookTracker(data_source=self._orderbook_ds,
                                                           trading_pairs=self.trading_pairs, domain=self.domain))
         self._nonces = NonceSource(self._now_ms)
@@ -304,6 +343,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         await super().start_network()
         if self.is_trading_required:
             await self._seed_nonce()
+            self._reconcile_with_venue()
 
     async def _init_funding_info(self):
         """One `/ticker/latest` request for every pair instead of one each."""
@@ -376,14 +416,22 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                               amount=amount, order_type=order_type, price=price, **kwargs))
         return order_id
 
-    async def _place_order_and_process_update(self, order: InFlightOrder, **kwargs) -> str:
-        """The base method, except that the answer's OPEN is not queued behind venue state already queued for the
-        order. Vest fills or rejects a MARKET order at once, so its ORDER event can beat the POST answer (§5.4);
-        an OPEN processed after it would move a filled or failed order back to OPEN."""
+    async def _place_order_and_process_update(self, order: InFlightOrder, **kwargs) -> Optional[str]:
+        """The base method, with two differences.
+
+        An order whose answer was lost is not failed while Vest may have it (§3.6): it stays tracked, without an id,
+        and the status poll looks it up by nonce until Vest shows it or its signature has expired unseen.
+        And the answer's OPEN is not queued behind venue state already queued for the order: Vest fills or rejects
+        a MARKET order at once, so its ORDER event can beat the POST answer (§5.4), and an OPEN processed after it
+        would move a filled or failed order back to OPEN.
+        """
         try:
             exchange_order_id, update_timestamp = await self._place_order(
                 order_id=order.client_order_id, trading_pair=order.trading_pair, amount=order.amount,
                 trade_type=order.trade_type, order_type=order.order_type, price=order.price, **kwargs)
+        except VestOrderUnconfirmed as unsure:
+            self.logger().warning(f"{unsure} The order stays pending; the status poll looks it up by nonce.")
+            return None
         finally:
             venue_state_queued = order.client_order_id in self._orders_with_venue_state
             self._orders_with_venue_state.discard(order.client_order_id)
@@ -408,21 +456,43 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             reduce_only=position_action is PositionAction.CLOSE,
             time_in_force=None if is_market else CONSTANTS.TIME_IN_FORCE_GTC)
         body = self._auth.signed_body(action)
+        if self.order_journal is not None:  # before the request leaves: a crash after it must find the order
+            self.order_journal.record_placement(PlacedOrder(
+                nonce=nonce, client_order_id=order_id, trading_pair=trading_pair, trade_type=trade_type.name,
+                order_type=order_type.name, amount=action.size, price=action.limit_price,
+                position_action=position_action.name, signed_until_ms=action.time + CONSTANTS.RECV_WINDOW_MS))
         try:
             response = await self._api_post(path_url=CONSTANTS.ORDERS_PATH_URL, data=body, is_auth_required=True)
-            return parse_order_id(response), self._time()
+            exchange_order_id = parse_order_id(response)
         except asyncio.CancelledError:
             raise
         except Exception as error:
             if _is_definite_rejection(error):
+                self._journal_finished(nonce)
                 raise
             # The order may have reached Vest even though its answer did not reach us: look it up by nonce
             # rather than failing it (which would orphan it) or resending it (which would duplicate it).
             exchange_order_id = await self._find_order_id_by_nonce(nonce)
             if exchange_order_id is None:
-                raise
+                raise VestOrderUnconfirmed(f"No answer from Vest to order {order_id} ({error!r}), and no order with "
+                                           f"nonce {nonce} yet.") from error
             self.logger().info(f"Recovered order {order_id} ({exchange_order_id}) by nonce after: {error}")
-            return exchange_order_id, self._time()
+        if self.order_journal is not None:
+            self.order_journal.record_exchange_order_id(nonce, exchange_order_id)
+        return exchange_order_id, self._time()
+
+    @property
+    def order_journal(self) -> Optional[OrderJournal]:
+        """The record of this bot's signed orders, in Hummingbot's data folder, opened on first use; none without a
+        signing key (nothing can be signed)."""
+        if self._order_journal is None and self._auth.signer_address is not None:
+            path = Path(data_path()) / f"vest_perpetual_orders_{self._domain}_{self._auth.signer_address}.jsonl"
+            self._order_journal = OrderJournal(path, self.logger(), clock=self._time)
+        return self._order_journal
+
+    def _journal_finished(self, nonce: Optional[int], outcome: str = "venue"):
+        if self.order_journal is not None and nonce is not None:
+            self.order_journal.record_finished(nonce, outcome)
 
     def _market_order_worst_price(self, trading_pair: str, is_buy: bool) -> Decimal:
         """§3.6/§6.2: a MARKET order signs a worst price: mark x (1 ± slippage cap); Vest rejects worse fills
@@ -449,12 +519,16 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return None
 
     async def _place_cancel(self, order_id: str, tracked_order: InFlightOrder) -> bool:
+        """True once Vest answers the documented `{"id": …}` (§3.7). Any other answer proves nothing: the order's
+        state is read instead and applied, and the cancel counts as failed while Vest still shows it open."""
         exchange_order_id = await tracked_order.get_exchange_order_id()
         action = CancelAction(time=self._now_ms(), nonce=self._nonces.next(), order_id=exchange_order_id)
         try:
             # §3.7: `time` and `nonce` are also required in the query string (observed).
-            await self._api_post(path_url=CONSTANTS.CANCEL_ORDER_PATH_URL, data=self._auth.signed_body(action),
-                                 params={"time": action.time, "nonce": action.nonce}, is_auth_required=True)
+            response = await self._api_post(path_url=CONSTANTS.CANCEL_ORDER_PATH_URL, params={
+                "time": action.time, "nonce": action.nonce}, data=self._auth.signed_body(action), is_auth_required=True)
+            parse_order_id(response)
+            return True
         except VestAPIError as error:
             if error.code != CONSTANTS.ERROR_ORDER_NOT_FOUND:
                 raise
@@ -462,7 +536,13 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             # request cancelled nothing, so no PENDING_CANCEL follows (it would overwrite the final state).
             await self._refresh_order(tracked_order, not_found_error=error)
             return False
-        return True
+        except VestMessageError as error:
+            order = await self._fetch_tracked_order(tracked_order)
+            self._apply_order(tracked_order, order)
+            if order.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED):
+                raise VestAPIError(None, f"Vest did not confirm the cancel of {order_id} ({error}); the order is "
+                                         f"still open on Vest") from error
+            return False
 
     async def _refresh_order(self, tracked_order: InFlightOrder, not_found_error: Exception):
         try:
@@ -472,9 +552,19 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._apply_order(tracked_order, order)
 
     async def _fetch_orders(self, params: Dict[str, Any]) -> List[VestOrder]:
+        """Orders matching `params` (§3.8). A row that cannot be read is logged once, with its id, and left out:
+        the rest of the answer still applies, and its order is then looked up alone."""
         response = await self._api_get(path_url=CONSTANTS.ORDERS_PATH_URL, params={**params, "time": self._now_ms()},
                                        is_auth_required=True, limit_id=CONSTANTS.ORDERS_QUERY_LIMIT_ID)
-        return parse_orders(response)
+        orders, rejected = parse_orders(response)
+        for order_id, reason in rejected:
+            text = f"Skipping an unreadable row of GET /orders (order {order_id}): {reason}"
+            if order_id not in self._unreadable_rows:
+                self._unreadable_rows.add(order_id)
+                self.logger().warning(text)
+            else:
+                self.logger().debug(text)
+        return orders
 
     async def _fetch_tracked_order(self, tracked_order: InFlightOrder) -> VestOrder:
         """The order's current row, by exchange id or, when its creation answer was lost, by nonce (§3.8)."""
@@ -494,8 +584,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         private-stream gap with 150 open orders that is 3 requests, not 300 through a 10/s limit. Each row gives
         the fill and the state together. As in Hummingbot's version, every fillable order (active, recently done,
         lost) gets its fill and only the active ones their state (the lost-order loop owns the rest); orders fully
-        filled are left out, nothing more can happen to them. Orders whose creation answer was lost have no id yet
-        and are looked up by nonce, one by one (`_fetch_tracked_order`)."""
+        filled are left out, nothing more can happen to them. Orders whose creation answer was lost have no id yet,
+        and orders whose row could not be read are left out of a batch: both are looked up one by one."""
         active = self._order_tracker.active_orders
         orders = [order for order in self._order_tracker.all_fillable_orders.values() if not order.is_filled]
         by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
@@ -504,42 +594,61 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                    for start in range(0, len(exchange_order_ids), CONSTANTS.ORDER_STATUS_BATCH_SIZE)]
         results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)}) for batch in batches),
                                     return_exceptions=True)
-        singles = [order for order in orders if not order.exchange_order_id]  # asked one by one, by nonce
+        singles = [order for order in orders if not order.exchange_order_id]
         for batch, result in zip(batches, results):
             if isinstance(result, Exception):
                 self.logger().warning(f"Error fetching the status of {len(batch)} orders: {result}. Retrying at "
                                       "the next poll.")
                 continue
-            if not result and len(batch) > 1:
-                # §3.8 lists `id` as taking a comma-separated list; should a venue answer a list with nothing, each
-                # order is asked alone below rather than all being counted as unknown (and later failed).
-                singles.extend(by_exchange_id[exchange_order_id] for exchange_order_id in batch)
-                continue
             rows = {row.order_id: row for row in result}
             for exchange_order_id in batch:
                 tracked_order = by_exchange_id[exchange_order_id]
-                await self._apply_polled_order(tracked_order, rows.get(exchange_order_id),
-                                               with_state=tracked_order.client_order_id in active)
+                if exchange_order_id in rows:
+                    self._apply_polled_order(tracked_order, rows[exchange_order_id],
+                                             with_state=tracked_order.client_order_id in active)
+                elif len(batch) > 1:
+                    # Unreadable, or a venue answering an id list with less than asked (§3.8 documents lists):
+                    # the order is asked alone rather than counted as unknown (and later failed).
+                    singles.append(tracked_order)
+                elif tracked_order.client_order_id in active:
+                    await self._handle_update_error_for_active_order(tracked_order, _unknown_to_vest(tracked_order))
         for tracked_order in singles:
-            is_active = tracked_order.client_order_id in active
-            if not (is_active or tracked_order.exchange_order_id):
-                continue
-            try:
-                order = await self._fetch_tracked_order(tracked_order)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                if is_active:
-                    await self._handle_update_error_for_active_order(tracked_order, error)
-            else:
-                await self._apply_polled_order(tracked_order, order, with_state=is_active)
+            await self._update_single_order_status(tracked_order, is_active=tracked_order.client_order_id in active)
 
-    async def _apply_polled_order(self, tracked_order: InFlightOrder, order: Optional[VestOrder], with_state: bool):
+    async def _update_single_order_status(self, tracked_order: InFlightOrder, is_active: bool):
+        if not (is_active or tracked_order.exchange_order_id):
+            return
+        try:
+            order = await self._fetch_tracked_order(tracked_order)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if tracked_order.exchange_order_id is None and _is_not_found(error):
+                self._fail_if_unreachable(tracked_order)
+            elif is_active:
+                await self._handle_update_error_for_active_order(tracked_order, error)
+        else:
+            self._apply_polled_order(tracked_order, order, with_state=is_active)
+
+    def _fail_if_unreachable(self, tracked_order: InFlightOrder):
+        """An order whose answer was lost fails only once Vest can no longer book it: no order with its nonce
+        exists and its signature (`time` + `recvWindow`, §4.9) expired, by Vest's clock, a margin ago."""
+        nonce = nonce_of_client_order_id(tracked_order.client_order_id)
+        placed = self.order_journal.get(nonce) if self.order_journal is not None else None
+        signed_until_ms = placed.signed_until_ms if placed is not None else (nonce or 0) + CONSTANTS.RECV_WINDOW_MS
+        if self._now_ms() < signed_until_ms + CONSTANTS.UNREACHABLE_ORDER_MARGIN_MS:
+            return
+        self._journal_finished(nonce, outcome="unreachable")
+        self._order_tracker.process_order_update(OrderUpdate(
+            client_order_id=tracked_order.client_order_id, trading_pair=tracked_order.trading_pair,
+            update_timestamp=self._time(), new_state=OrderState.FAILED, misc_updates={
+                "error_type": "NOT_RECEIVED",
+                "error_message": f"Vest never received the order: no order with nonce {nonce} exists and its "
+                                 f"signature has expired."}))
+
+    def _apply_polled_order(self, tracked_order: InFlightOrder, order: VestOrder, with_state: bool):
         """A polled row: fill then state for an active order, only the fill for a recently completed one."""
-        if order is None:
-            if with_state:
-                await self._handle_update_error_for_active_order(tracked_order, _unknown_to_vest(tracked_order))
-        elif with_state:
+        if with_state:
             self._apply_order(tracked_order, order)
         else:
             self._apply_fill(tracked_order, order)
@@ -554,13 +663,27 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return [trade_update] if trade_update is not None else []
 
     def _fill_trade_update(self, tracked_order: InFlightOrder, order: VestOrder) -> Optional[TradeUpdate]:
-        """The fill an order record carries, if any; a fill not seen before also records its settled funding."""
-        fill = order.fill()
-        if fill is None:
+        """The execution this record proves beyond what the order has booked (cumulative truth, see
+        `VestOrder.fill_beyond`); a new one also records the funding it settled."""
+        booked_fees = sum((trade.fee.flat_fees[0].amount for trade in tracked_order.order_fills.values()
+                           if trade.fee.flat_fees), Decimal(0))
+        fill = order.fill_beyond(tracked_order.amount, tracked_order.executed_amount_base,
+                                 tracked_order.executed_amount_quote, booked_fees)
+        if fill is None or fill.trade_id in tracked_order.order_fills:
             return None
-        if fill.trade_id not in tracked_order.order_fills:
-            self._record_funding_settlement(tracked_order.trading_pair, fill)
-        return self._trade_update(tracked_order, fill, order.reduce_only)
+        self._record_funding_settlement(tracked_order.trading_pair, fill)
+        # The order's own position action; for an order tracked without one (NIL, e.g. restored), Vest's
+        # `reduceOnly` tells whether the fill could only close.
+        position_action = getattr(tracked_order, "position", PositionAction.NIL)
+        if position_action not in (PositionAction.OPEN, PositionAction.CLOSE):
+            position_action = PositionAction.CLOSE if order.reduce_only else PositionAction.OPEN
+        fee = TradeFeeBase.new_perpetual_fee(
+            fee_schema=self.trade_fee_schema(), position_action=position_action,
+            flat_fees=[TokenAmount(amount=fill.fee, token=CONSTANTS.COLLATERAL_TOKEN)])
+        return TradeUpdate(trade_id=fill.trade_id, client_order_id=tracked_order.client_order_id,
+                           exchange_order_id=order.order_id, trading_pair=tracked_order.trading_pair,
+                           fill_timestamp=fill.timestamp or self._time(), fill_price=fill.price,
+                           fill_base_amount=fill.size, fill_quote_amount=fill.size * fill.price, fee=fee)
 
     def _order_update(self, tracked_order: InFlightOrder, order: VestOrder) -> OrderUpdate:
         misc_updates = None
@@ -573,42 +696,32 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                            new_state=order.state, client_order_id=tracked_order.client_order_id,
                            exchange_order_id=order.order_id, misc_updates=misc_updates)
 
-    def _trade_update(self, tracked_order: InFlightOrder, fill: VestFill,
-                      reduce_only: Optional[bool] = None) -> TradeUpdate:
-        """One fill per `(order id, lastFilledTime)`; its fee is the growth of the cumulative `fees` (§5.4)."""
-        fees_so_far = sum((trade.fee.flat_fees[0].amount for trade in tracked_order.order_fills.values()
-                           if trade.trade_id != fill.trade_id and trade.fee.flat_fees), Decimal(0))
-        # The order's own position action; for an order tracked without one (NIL, e.g. restored), Vest's
-        # `reduceOnly` tells whether the fill could only close.
-        position_action = getattr(tracked_order, "position", PositionAction.NIL)
-        if position_action not in (PositionAction.OPEN, PositionAction.CLOSE):
-            position_action = PositionAction.CLOSE if reduce_only else PositionAction.OPEN
-        fee = TradeFeeBase.new_perpetual_fee(
-            fee_schema=self.trade_fee_schema(), position_action=position_action,
-            flat_fees=[TokenAmount(amount=fill.cumulative_fees - fees_so_far, token=CONSTANTS.COLLATERAL_TOKEN)])
-        return TradeUpdate(trade_id=fill.trade_id, client_order_id=tracked_order.client_order_id,
-                           exchange_order_id=tracked_order.exchange_order_id or fill.trade_id.rsplit("-", 1)[0],
-                           trading_pair=tracked_order.trading_pair, fill_timestamp=fill.timestamp,
-                           fill_price=fill.price, fill_base_amount=fill.size, fill_quote_amount=fill.size * fill.price,
-                           fee=fee)
-
     def _apply_order(self, tracked_order: InFlightOrder, order: VestOrder):
         """Fill first, then state, so Hummingbot sees OrderFilled before OrderCompleted. A record that changes
         neither the state nor the exchange id (the NEW event of an order its POST answer already opened, a poll of a
         resting order) would be a no-op for Hummingbot's tracker: it is not queued as a task at all."""
         self._apply_fill(tracked_order, order)
+        nonce = nonce_of_client_order_id(tracked_order.client_order_id)
+        if self.order_journal is not None and nonce is not None:
+            self.order_journal.record_exchange_order_id(nonce, order.order_id)
         if (order.state, order.order_id) != (tracked_order.current_state, tracked_order.exchange_order_id):
             if tracked_order.current_state is OrderState.PENDING_CREATE:
                 self._orders_with_venue_state.add(tracked_order.client_order_id)
             self._order_tracker.process_order_update(self._order_update(tracked_order, order))
+        if order.state in (OrderState.FILLED, OrderState.CANCELED, OrderState.FAILED):
+            self._journal_finished(nonce)
+        elif tracked_order.client_order_id in self._adopted_orders:
+            self._adopted_orders.discard(tracked_order.client_order_id)
+            self.logger().warning(f"Cancelling order {tracked_order.client_order_id} ({order.order_id}), found open on "
+                                  f"Vest: this bot placed it before a restart, and the running strategy does not "
+                                  f"know it.")
+            safe_ensure_future(self._execute_cancel(tracked_order.trading_pair, tracked_order.client_order_id))
 
     def _apply_fill(self, tracked_order: InFlightOrder, order: VestOrder):
         trade_update = self._fill_trade_update(tracked_order, order)
         if trade_update is not None:
-            is_new = trade_update.trade_id not in tracked_order.order_fills
             self._order_tracker.process_trade_update(trade_update)
-            if is_new:
-                self._schedule_account_refresh()  # positions and balances move with fills (§5.4: no push)
+            self._schedule_account_refresh()  # positions and balances move with fills (§5.4: no push)
 
     # --------------------------------------------------------------------------------------------- user stream
     async def _user_stream_event_listener(self):
@@ -620,7 +733,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 _, data = parse_push(message)
                 event = parse_account_event(data)
                 if event.event == CONSTANTS.WS_EVENT_ORDER:
-                    self._process_order_event(parse_orders([event.args])[0])
+                    self._process_order_event(parse_order(event.args))
                 else:
                     self._schedule_account_refresh()  # LP / TRANSFER move collateral (§5.4)
             except asyncio.CancelledError:
@@ -631,16 +744,25 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 self.logger().exception("Unexpected error in user stream listener loop.")
 
     def resync_after_user_stream_gap(self):
-        """Called by the user stream after a reconnection: fills and cancels of the gap come from one poll now
-        rather than at the next (long) poll interval."""
-        self._poll_notifier.set()
+        """Called by the user stream after a reconnection: events of the gap are lost for good (§5.4)."""
+        self._reconcile_with_venue()
 
     def _process_order_event(self, order: VestOrder):
-        tracked_order = self._tracked_order_of(order)
-        if tracked_order is None:
-            self.logger().debug(f"Ignoring ORDER event of an untracked order {order.order_id}")
+        tracked_order = self._tracked_order_of(order) or self._reattach(order)
+        if tracked_order is not None:
+            self._apply_order(tracked_order, order)
             return
-        self._apply_order(tracked_order, order)
+        # Another client on the account, Vest's web interface, a liquidation or a TP/SL child: not ours to report,
+        # but positions and balances move with its fills.
+        if order.order_type == CONSTANTS.ORDER_TYPE_LIQUIDATION:
+            self.logger().warning(f"Vest liquidated a position: order {order.order_id} ({order.symbol}, "
+                                  f"{order.status}).")
+        elif order.order_id not in self._reported_foreign_orders:
+            self._reported_foreign_orders.add(order.order_id)
+            self.logger().info(f"Order {order.order_id} ({order.symbol}, {order.status}) was not placed by this bot; "
+                               f"it is left to whoever placed it.")
+        if order.carries_fill:
+            self._schedule_account_refresh()
 
     def _tracked_order_of(self, order: VestOrder) -> Optional[InFlightOrder]:
         """By nonce (the client id's suffix), else by exchange id: partial events still carry both (§5.4). The
@@ -653,6 +775,50 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             if tracked is not None:
                 return tracked
         return tracker.all_fillable_orders_by_exchange_order_id.get(order.order_id)
+
+    def _reattach(self, order: VestOrder) -> Optional[InFlightOrder]:
+        """An order of this bot (its nonce is in the journal) that Hummingbot no longer tracks, because it was
+        placed before a restart or given up as unreachable: tracked again under its own client id, so its state
+        and fills are reported. Orders Vest finished before are not taken back: their events are repeats."""
+        placed = self.order_journal.get(order.nonce) if self.order_journal is not None else None
+        if placed is None or placed.outcome == "venue":
+            return None
+        self.order_journal.reopen(placed.nonce)
+        self._track_placed_order(placed, order.order_id)
+        self.logger().info(f"Tracking order {placed.client_order_id} ({order.order_id}) again: Vest reports it as "
+                           f"{order.status}.")
+        return self._order_tracker.fetch_tracked_order(placed.client_order_id)
+
+    # --------------------------------------------------------------------------------------------- reconciliation
+    def _reconcile_with_venue(self):
+        """At start-up and after a private-stream gap. Orders this bot signed that Hummingbot does not track (a crash
+        between signing and the answer, a restart) are tracked again, to be resolved by the poll that starts now and
+        cancelled if Vest shows them open; then the account's open orders are reviewed (§3.8)."""
+        journal = self.order_journal
+        for placed in journal.unfinished() if journal is not None else []:
+            if self._order_tracker.fetch_order(placed.client_order_id) is None:
+                self._adopted_orders.add(placed.client_order_id)
+                self._track_placed_order(placed, placed.exchange_order_id)
+        self._poll_notifier.set()
+        safe_ensure_future(self._review_open_orders())
+
+    async def _review_open_orders(self):
+        """Every open order on the account: ours are applied (or taken back), others reported once."""
+        try:
+            open_orders = await self._fetch_orders({"status": CONSTANTS.ORDER_STATUS_NEW})
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.logger().warning(f"Could not list the open orders on Vest ({error}); retrying after the next gap.")
+            return
+        for order in open_orders:
+            self._process_order_event(order)
+
+    def _track_placed_order(self, placed: PlacedOrder, exchange_order_id: Optional[str]):
+        self.start_tracking_order(
+            order_id=placed.client_order_id, exchange_order_id=exchange_order_id, trading_pair=placed.trading_pair,
+            trade_type=TradeType[placed.trade_type], price=Decimal(placed.price), amount=Decimal(placed.amount),
+            order_type=OrderType[placed.order_type], position_action=PositionAction[placed.position_action])
 
     # --------------------------------------------------------------------------------------------- account
     async def _status_polling_loop_fetch_updates(self):
@@ -685,6 +851,14 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         symbol_map = {}
         if account.positions or account.leverages:
             symbol_map = {**await self.trading_pair_symbol_map(), **self._pair_by_listed_symbol}
+        if account.positions is not None:  # an answer without the field says nothing about positions
+            self._apply_positions(account, symbol_map)
+        for symbol, leverage in account.leverages.items():
+            trading_pair = symbol_map.get(symbol)
+            if trading_pair is not None:
+                self._perpetual_trading.set_leverage(trading_pair, leverage)
+
+    def _apply_positions(self, account: VestAccount, symbol_map: Mapping[str, str]):
         reported = set()
         for position in account.positions:
             trading_pair = symbol_map.get(position.symbol)
@@ -704,10 +878,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 leverage=Decimal(leverage)))
         for key in set(self._perpetual_trading.account_positions) - reported:
             self._perpetual_trading.remove_position(key)  # positions Vest stopped reporting are gone
-        for symbol, leverage in account.leverages.items():
-            trading_pair = symbol_map.get(symbol)
-            if trading_pair is not None:
-                self._perpetual_trading.set_leverage(trading_pair, leverage)
 
     def _schedule_account_refresh(self):
         """One account refresh at a time after fills and transfers, however many events arrive."""
@@ -760,6 +930,10 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
 def _symbol_map(markets: Iterable[VestMarket]) -> bidict:
     return utils.build_symbol_map({"symbol": m.symbol, "base": m.base, "quote": m.quote} for m in markets)
+
+
+class VestOrderUnconfirmed(Exception):
+    """An order Vest may or may not have booked: its answer was lost and a look-up by nonce found nothing yet."""
 
 
 def _unknown_to_vest(tracked_order: InFlightOrder) -> VestAPIError:

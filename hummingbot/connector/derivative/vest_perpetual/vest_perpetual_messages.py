@@ -6,6 +6,7 @@ readable reason, so callers log it once and move on. Section numbers refer to do
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from math import isfinite
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -91,14 +92,6 @@ def _int(value: Any, key: str) -> int:
 
 def _req_int(payload: Mapping[str, Any], key: str) -> int:
     return _int(_field(payload, key), key)
-
-
-def _opt_positive(payload: Mapping[str, Any], key: str) -> Optional[Decimal]:
-    """Sizes and prices of executions are strictly positive; anything else would book an impossible fill."""
-    value = _opt_decimal(payload, key)
-    if value is not None and value <= 0:
-        raise VestMessageError(f"field '{key}' must be positive: {_short(payload.get(key))}")
-    return value
 
 
 def _opt_int(payload: Mapping[str, Any], key: str) -> Optional[int]:
@@ -367,20 +360,27 @@ def parse_depth(payload: Any, update_id: int) -> Tuple[List[OrderBookRow], List[
 
 
 def _depth_side(levels: Any, side: str, update_id: int) -> List[OrderBookRow]:
+    """All levels in a few C-level passes (a 20-level side is parsed every push); a side that fails any check is
+    refused whole, naming its first bad level."""
     if not isinstance(levels, list):
         raise VestMessageError(f"depth lacks a '{side}' list")
-    rows = []
-    for level in levels:
-        try:
-            if isinstance(level, (list, tuple)):
-                price, size = float(level[0]), float(level[1])
-                if isfinite(price) and isfinite(size):
-                    rows.append(OrderBookRow(price, size, update_id))
-                    continue
-        except (IndexError, TypeError, ValueError, OverflowError):
-            pass  # every way of failing ends in the same error below
-        raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(level)}")
-    return rows
+    try:
+        if all(isinstance(level, (list, tuple)) for level in levels):
+            prices = [float(level[0]) for level in levels]
+            sizes = [float(level[1]) for level in levels]
+            if all(map(isfinite, prices)) and all(map(isfinite, sizes)):
+                return list(map(OrderBookRow, prices, sizes, repeat(update_id, len(prices))))
+    except (IndexError, TypeError, ValueError, OverflowError):
+        pass  # every way of failing ends in the same error below
+    bad = next((level for level in levels if not _is_book_level(level)), levels)
+    raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(bad)}")
+
+
+def _is_book_level(level: Any) -> bool:
+    try:
+        return isinstance(level, (list, tuple)) and isfinite(float(level[0])) and isfinite(float(level[1]))
+    except (IndexError, TypeError, ValueError, OverflowError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -407,12 +407,12 @@ def parse_trade(payload: Any) -> VestTrade:
 # ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VestFill:
-    """One execution carried by a FILLED / PARTIALLY_FILLED order record (§5.4)."""
+    """Execution of an order that a record proves beyond what was booked before (see `VestOrder.fill_beyond`)."""
     trade_id: str
     size: Decimal
     price: Decimal
     timestamp: float
-    cumulative_fees: Decimal
+    fee: Decimal
     settled_funding: Optional[Decimal]
 
 
@@ -445,18 +445,58 @@ class VestOrder:
     def error_name(self) -> str:
         return CONSTANTS.ERROR_CODES.get(self.code, "UNKNOWN_ERROR")
 
-    def fill(self) -> Optional[VestFill]:
-        """The execution this record reports, identified by `(order id, lastFilledTime)` (§5.4)."""
-        if self.status not in (CONSTANTS.ORDER_STATUS_FILLED, CONSTANTS.ORDER_STATUS_PARTIALLY_FILLED):
+    @property
+    def carries_fill(self) -> bool:
+        return self.executed_at_least(self.size or Decimal(0)) > 0 or self.status == CONSTANTS.ORDER_STATUS_FILLED
+
+    def executed_at_least(self, order_amount: Decimal) -> Decimal:
+        """How much of the order this record proves executed, whichever way `lastFilledSize` is meant (§9.8).
+
+        FILLED: all of it. PARTIALLY_FILLED, or CANCELLED after part of it filled: `lastFilledSize`, which is the
+        whole execution so far if it is cumulative and part of it if it is per fill: a lower bound either way, so
+        nothing is ever counted twice or over-filled. A NEW or REJECTED order, or a CANCELLED one claiming all of its
+        size (a contradiction), executed nothing.
+        """
+        size = self.size if self.size is not None else order_amount
+        parts = self.last_filled_size or Decimal(0)
+        if self.status == CONSTANTS.ORDER_STATUS_FILLED:
+            return size
+        if self.status == CONSTANTS.ORDER_STATUS_PARTIALLY_FILLED:
+            return min(parts, size)
+        if self.status == CONSTANTS.ORDER_STATUS_CANCELLED and parts < size:
+            return parts
+        return Decimal(0)
+
+    def fill_beyond(self, order_amount: Decimal, booked_base: Decimal, booked_quote: Decimal,
+                    booked_fees: Decimal) -> Optional[VestFill]:
+        """The execution this record proves beyond `booked_base`, as one fill, or None.
+
+        Fills are booked from cumulative truth: applying the same record twice, or records out of order, books
+        nothing more, and a FILLED record seen without the earlier parts books the remainder at the price that
+        makes the order's average `avgFilledPrice`. The fee is the growth of the cumulative `fees`; settled funding
+        comes with the fill that completes the order (Vest reports it on FILLED orders only, §3.8).
+        """
+        executed = self.executed_at_least(order_amount)
+        amount = executed - booked_base
+        price = self._price_of_remainder(executed, amount, booked_quote)
+        if amount <= 0 or price is None:
             return None
-        if not self.last_filled_size or self.last_filled_price is None or self.last_filled_time is None:
-            return None
-        return VestFill(trade_id=f"{self.order_id}-{self.last_filled_time}", size=self.last_filled_size,
-                        price=self.last_filled_price, timestamp=self.last_filled_time * 1e-3,
-                        cumulative_fees=self.fees or Decimal(0), settled_funding=self.settled_funding)
+        completes = executed >= (self.size if self.size is not None else order_amount)
+        return VestFill(trade_id=f"{self.order_id}-{executed.normalize():f}", size=amount, price=price,
+                        timestamp=(self.last_filled_time or self.post_time or 0) * 1e-3,
+                        fee=max((self.fees or Decimal(0)) - booked_fees, Decimal(0)),
+                        settled_funding=self.settled_funding if completes else None)
+
+    def _price_of_remainder(self, executed: Decimal, amount: Decimal, booked_quote: Decimal) -> Optional[Decimal]:
+        if self.avg_filled_price is not None and amount > 0:
+            implied = (self.avg_filled_price * executed - booked_quote) / amount
+            if implied > 0:
+                return implied
+        return self.last_filled_price or self.avg_filled_price
 
 
 def parse_order(payload: Any) -> VestOrder:
+    """One `GET /orders` row or ORDER event. Zero where Vest documents null (no fill yet) reads as none."""
     row = _mapping(payload, "order")
     status = _req_str(row, "status")
     if status not in CONSTANTS.ORDER_STATE:
@@ -476,10 +516,10 @@ def parse_order(payload: Any) -> VestOrder:
         reduce_only=_opt_bool(row, "reduceOnly"),
         code=_code_of(row.get("code")),  # int in WS, string in one client (§3.8); unreadable -> None
         post_time=_opt_int(row, "postTime"),
-        last_filled_size=_opt_positive(row, "lastFilledSize"),
-        last_filled_price=_opt_positive(row, "lastFilledPrice"),
-        last_filled_time=_opt_int(row, "lastFilledTime"),
-        avg_filled_price=_opt_positive(row, "avgFilledPrice"),
+        last_filled_size=_opt_execution(row, "lastFilledSize", status),
+        last_filled_price=_opt_execution(row, "lastFilledPrice", status),
+        last_filled_time=_opt_int(row, "lastFilledTime") or None,
+        avg_filled_price=_opt_execution(row, "avgFilledPrice", status),
         fees=_opt_decimal(row, "fees"),
         settled_funding=_opt_decimal(row, funding_key),
         realized_pnl=_opt_decimal(row, "realizedPnl"),
@@ -489,9 +529,26 @@ def parse_order(payload: Any) -> VestOrder:
     return order
 
 
-def parse_orders(payload: Any) -> List[VestOrder]:
-    """`GET /orders` returns a bare array (§3.8)."""
-    return [parse_order(row) for row in _list(payload, "orders")]
+def _opt_execution(payload: Mapping[str, Any], key: str, status: str) -> Optional[Decimal]:
+    """Sizes and prices of executions: positive, or none. Vest documents them null until an order is FILLED
+    (§3.8), so a zero there means none; a FILLED record must carry positive ones, if any."""
+    value = _opt_decimal(payload, key)
+    if value is not None and (value < 0 or (value == 0 and status == CONSTANTS.ORDER_STATUS_FILLED)):
+        raise VestMessageError(f"field '{key}' must be positive: {_short(payload.get(key))}")
+    return value or None
+
+
+def parse_orders(payload: Any) -> Tuple[List[VestOrder], List[Tuple[Optional[str], VestMessageError]]]:
+    """`GET /orders` returns a bare array (§3.8). Each row is read on its own: the readable ones, and for each
+    unreadable one its `id` (when there is one) and the reason, for the caller to log and look up alone."""
+    orders, rejected = [], []
+    for row in _list(payload, "orders"):
+        try:
+            orders.append(parse_order(row))
+        except VestMessageError as error:
+            order_id = row.get("id") if isinstance(row, Mapping) else None
+            rejected.append((order_id if isinstance(order_id, str) else None, error))
+    return orders, rejected
 
 
 def parse_order_id(payload: Any) -> str:
@@ -517,7 +574,7 @@ class VestPosition:
 class VestAccount:
     total_balance: Decimal
     available_balance: Decimal
-    positions: Tuple[VestPosition, ...]
+    positions: Optional[Tuple[VestPosition, ...]]  # None when the answer has no `positions` field: unknown, not flat
     leverages: Dict[str, int]
     server_time_ms: Optional[int]
 
@@ -541,9 +598,11 @@ def parse_account(payload: Any) -> VestAccount:
             total = _req_decimal(balance, "total")
     if total is None:
         total = _req_decimal(account, "collateral")
-    positions = tuple(position for position in (parse_position(row) for row in
-                                                _list(account.get("positions", []), "account.positions"))
-                      if position.size != 0)  # flat positions may be listed with size 0 (§3.3)
+    positions = None
+    if "positions" in account:
+        positions = tuple(position for position in (parse_position(row) for row in
+                                                    _list(account["positions"], "account.positions"))
+                          if position.size != 0)  # flat positions may be listed with size 0 (§3.3)
     leverages = {}
     for row in _list(account.get("leverages", []), "account.leverages"):
         row = _mapping(row, "leverage")

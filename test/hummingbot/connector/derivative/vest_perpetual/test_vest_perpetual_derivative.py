@@ -10,7 +10,9 @@ asserts what Vest does instead (6 overrides, marked `OVERRIDE`).
 import asyncio
 import json
 import re
+import tempfile
 import time
+import unittest
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from unittest.mock import AsyncMock
@@ -22,6 +24,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak
 
+import hummingbot
 from hummingbot.connector.derivative.position import Position
 from hummingbot.connector.derivative.vest_perpetual import (
     vest_perpetual_constants as CONSTANTS,
@@ -161,10 +164,22 @@ async def wait_until(predicate: Callable[[], bool], max_yields: int = 200):
     raise AssertionError("condition not reached")
 
 
+def use_temporary_data_path(test_case: unittest.TestCase):
+    """The connector keeps its order journal in Hummingbot's data folder: each test gets its own."""
+    folder = tempfile.TemporaryDirectory()
+    test_case.addCleanup(folder.cleanup)
+    test_case.addCleanup(hummingbot.set_data_path, hummingbot.data_path())
+    hummingbot.set_data_path(folder.name)
+
+
 class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDerivativeTests):
     # Our client ids are "vest-<nonce>" and Vest's order ids are hex strings (§3.6).
     client_order_id_prefix = CONSTANTS.CLIENT_ORDER_ID_PREFIX
     exchange_order_id_prefix = "0x"
+
+    def setUp(self) -> None:
+        use_temporary_data_path(self)
+        super().setUp()
 
     # ------------------------------------------------------------------------------------------ URLs
     @property

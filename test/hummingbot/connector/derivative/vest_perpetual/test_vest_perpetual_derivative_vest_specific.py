@@ -24,10 +24,12 @@ from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_consta
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import (
     NonceSource,
     VestPerpetualDerivative,
+    VestTimeSynchronizer,
     client_order_id_for_nonce,
     nonce_of_client_order_id,
 )
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import VestAPIError, VestMessageError
+from hummingbot.connector.time_synchronizer import TimeSynchronizer
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PositionSide, TradeType
 from hummingbot.core.data_type.funding_info import FundingInfo
 from hummingbot.core.data_type.in_flight_order import OrderState
@@ -51,6 +53,7 @@ from test.hummingbot.connector.derivative.vest_perpetual.test_vest_perpetual_der
     rest_url,
     symbol_row,
     url_with_query,
+    use_temporary_data_path,
     wait_until,
 )
 from test.isolated_asyncio_wrapper_test_case import IsolatedAsyncioWrapperTestCase
@@ -93,6 +96,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        use_temporary_data_path(self)
         # Safety net: the venue is a closed local port, so a request that no mock catches (e.g. one made after a
         # mock's scope) is refused instead of reaching the real venue. Mocked URLs are built from the same setting.
         self._network_guard = patch.dict(os.environ, {CONSTANTS.REST_URL_ENV_VAR: "http://127.0.0.1:9/v2",
@@ -294,6 +298,20 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertIsNone(nonce_of_client_order_id("vest-abc"))
         self.assertIsNone(nonce_of_client_order_id("12"))
 
+    def test_the_clock_offset_equals_hummingbots_and_follows_new_samples(self):
+        ours, stock = VestTimeSynchronizer(), TimeSynchronizer()
+        self.assertIsInstance(self.exchange._time_synchronizer, VestTimeSynchronizer)
+        with patch.object(TimeSynchronizer, "_time", return_value=NOW), \
+                patch.object(TimeSynchronizer, "_current_seconds_counter", return_value=NOW - 2.5):
+            self.assertAlmostEqual(stock.time_offset_ms, ours.time_offset_ms)  # no sample: the local clock
+            for sample in (120.0, -40.0, 3000.0, 15.5, 16.0, 17.0):  # Hummingbot keeps the last 5
+                ours.add_time_offset_ms_sample(sample)
+                stock.add_time_offset_ms_sample(sample)
+                self.assertAlmostEqual(float(stock.time_offset_ms), ours.time_offset_ms)
+                self.assertAlmostEqual(stock.time(), ours.time())
+            ours.clear_time_offset_ms_samples()
+            self.assertAlmostEqual(2500.0, ours.time_offset_ms)
+
     async def test_start_network_seeds_the_nonce(self):
         with aioresponses() as mock:
             mock.get(url_with_query(CONSTANTS.ACCOUNT_NONCE_PATH_URL), body=json.dumps({"lastNonce": 10 ** 16}))
@@ -378,18 +396,32 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertEqual([0.5, 1.0], [call.args[0] for call in sleep.await_args_list])
         self.assertTrue(self.is_logged("DEBUG", "failed: Vest error None HTTP_ERROR: oops (HTTP 500)", partial=True))
 
-    async def test_lost_post_answer_for_an_order_vest_never_saw_fails_without_reposting(self):
+    async def test_an_order_whose_answer_is_lost_stays_pending_until_its_signature_expired_unseen(self):
         with aioresponses() as mock:
             mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), exception=asyncio.TimeoutError())
             mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([]), repeat=True)
             with patch.object(self.exchange, "_sleep", AsyncMock()) as sleep:
-                order_id = await self.place(mock)
-            self.assertEqual(1, len(posts(mock, CONSTANTS.ORDERS_PATH_URL)))
-            self.assertEqual(CONSTANTS.ORDER_LOOKUP_ATTEMPTS,
-                             len(calls(mock, "GET", url_with_query(CONSTANTS.ORDERS_PATH_URL))))
-        self.assertEqual([0.5, 1.0, 2.0, 4.0], [call.args[0] for call in sleep.await_args_list])
-        self.assertNotIn(order_id, self.exchange.in_flight_orders)
-        self.assertEqual(order_id, self.events_of(MarketEvent.OrderFailure)[0].order_id)
+                order_id = self.exchange.buy(PAIR, Decimal("1"), OrderType.LIMIT, Decimal("30000"),
+                                             position_action=PositionAction.OPEN)
+                await wait_until(lambda: self.is_logged("WARNING", "stays pending", partial=True), max_yields=5000)
+            self.assertEqual([0.5, 1.0, 2.0, 4.0], [call.args[0] for call in sleep.await_args_list])
+            order = self.exchange.in_flight_orders[order_id]
+
+            await self.exchange._update_order_status()  # Vest may still book it: nothing is concluded
+            self.assertEqual(OrderState.PENDING_CREATE, order.current_state)
+            self.assertEqual([], self.events_of(MarketEvent.OrderFailure))
+
+            placed = self.exchange.order_journal.get(nonce_of_client_order_id(order_id))
+            expired_by = placed.signed_until_ms + CONSTANTS.UNREACHABLE_ORDER_MARGIN_MS - self.exchange._now_ms()
+            self.exchange._time_synchronizer.clear_time_offset_ms_samples()  # Vest's clock, past that moment
+            self.exchange._time_synchronizer.add_time_offset_ms_sample(expired_by + 1000)
+            await self.exchange._update_order_status()
+            await wait_until(lambda: self.events_of(MarketEvent.OrderFailure))
+            self.assertEqual(1, len(posts(mock, CONSTANTS.ORDERS_PATH_URL)))  # never resent
+        failure = self.events_of(MarketEvent.OrderFailure)[0]
+        self.assertEqual((order_id, "NOT_RECEIVED"), (failure.order_id, failure.error_type))
+        self.assertIn("Vest never received the order", failure.error_message)
+        self.assertEqual("unreachable", placed.outcome)
 
     # =========================================================================================== rejections
     async def test_definite_rejection_fails_the_order_with_vest_code_and_name(self):
@@ -524,7 +556,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             self.assertEqual(1, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
         fills = self.events_of(MarketEvent.OrderFilled)
         self.assertEqual(1, len(fills))
-        self.assertEqual(f"{ORDER_ID}-1700000000500", fills[0].exchange_trade_id)
+        self.assertEqual(f"{ORDER_ID}-1", fills[0].exchange_trade_id)  # the order's executed amount after it
         self.assertEqual(AddedToCostTradeFee(flat_fees=[TokenAmount("USDC", Decimal("3"))]), fills[0].trade_fee)
         self.assertEqual(Decimal("1"), order.executed_amount_base)
 
@@ -534,15 +566,14 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             self._configure_account(mock)
             await self.feed_user_stream(
                 self.filled_event(status="PARTIALLY_FILLED", fill_size="0.4000", fill_time=1700000000100, fees="0.1"),
-                self.filled_event(status="PARTIALLY_FILLED", fill_size="0.6000", fill_time=1700000000200,
-                                  fees="0.25"))
+                self.filled_event(status="FILLED", fill_size="0.6000", fill_time=1700000000200, fees="0.25"))
             await asyncio.wait_for(self.exchange._account_refresh_task, 1)
         fills = self.events_of(MarketEvent.OrderFilled)
         self.assertEqual([Decimal("0.4000"), Decimal("0.6000")], [fill.amount for fill in fills])
         self.assertEqual([DeductedFromReturnsTradeFee(flat_fees=[TokenAmount("USDC", Decimal("0.1"))]),
                           DeductedFromReturnsTradeFee(flat_fees=[TokenAmount("USDC", Decimal("0.15"))])],
                          [fill.trade_fee for fill in fills])
-        self.assertEqual(OrderState.PARTIALLY_FILLED, order.current_state)
+        self.assertEqual(Decimal("1"), order.executed_amount_base)
 
     async def test_fill_of_an_order_tracked_without_position_action_uses_reduce_only(self):
         order = self.track(position_action=PositionAction.NIL)
@@ -579,8 +610,10 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                 {"channel": "account_private",
                  "data": {"event": "LP", "args": {"id": "0x1", "size": "1", "orderType": "DEPOSIT"}}})
             await asyncio.wait_for(self.exchange._account_refresh_task, 1)
-            self.assertEqual(1, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))  # LP moves USDC
-        self.assertTrue(self.is_logged("DEBUG", "Ignoring ORDER event of an untracked order 0xdead"))
+            # Another client's fill and an LP move the account: read (once, as both arrive together).
+            self.assertEqual(1, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+        self.assertTrue(self.is_logged("INFO", "Order 0xdead (BTC-PERP, FILLED) was not placed by this bot; it is left "
+                                               "to whoever placed it."))
         self.assertTrue(self.is_logged("WARNING", "Skipping malformed account_private message: unknown account "
                                                   "event 'POSITION'"))
         self.assertTrue(self.is_logged("WARNING", "Skipping malformed account_private message: unknown order "
@@ -686,9 +719,14 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             self.assertTrue(self.is_logged("WARNING", "Error fetching the status of 2 orders", partial=True))
             self.assertEqual({}, self.exchange._order_tracker._order_not_found_records)
 
+            # The batch lacks the second order's row: it is asked alone, and only an empty answer to that counts.
             known = {orders[0].exchange_order_id: row(orders[0].exchange_order_id, nonce=1)}
-            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), callback=self.venue_rows(known, []))
+            requested: List[List[str]] = []
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), callback=self.venue_rows(known, requested),
+                     repeat=True)
             await self.exchange._update_order_status()
+        self.assertEqual([[orders[0].exchange_order_id, orders[1].exchange_order_id], [orders[1].exchange_order_id]],
+                         requested)
         self.assertEqual({orders[1].client_order_id: 1}, self.exchange._order_tracker._order_not_found_records)
         self.assertTrue(all(order.is_open for order in orders))
 

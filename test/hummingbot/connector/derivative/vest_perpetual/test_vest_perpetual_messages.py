@@ -405,36 +405,76 @@ class OrderTest(unittest.TestCase):
         order = messages.parse_order(ORDER_NEW)
         self.assertEqual((OrderState.OPEN, False, "MARKET", True, 1700000000001),
                          (order.state, order.is_buy, order.order_type, order.reduce_only, order.nonce))
-        self.assertIsNone(order.fill())
+        self.assertIsNone(order.fill_beyond(Decimal("0.02"), Decimal(0), Decimal(0), Decimal(0)))
         self.assertIsNone(order.last_filled_size)
+        self.assertFalse(order.carries_fill)
 
     def test_ws_filled_with_cum_funding(self):
         order = messages.parse_order(ORDER_FILLED)
         self.assertEqual(Decimal("-0.0042"), order.settled_funding)
-        fill = order.fill()
-        self.assertEqual("0x5f02-1700000001000", fill.trade_id)
+        fill = order.fill_beyond(Decimal("0.02"), Decimal(0), Decimal(0), Decimal(0))
+        self.assertEqual("0x5f02-0.02", fill.trade_id)  # named after the order's executed amount once booked
         self.assertEqual((Decimal("0.0200"), Decimal("29500.25"), Decimal("0.059001"), Decimal("-0.0042")),
-                         (fill.size, fill.price, fill.cumulative_fees, fill.settled_funding))
+                         (fill.size, fill.price, fill.fee, fill.settled_funding))
         self.assertAlmostEqual(1700000001.0, fill.timestamp)
+        self.assertIsNone(order.fill_beyond(Decimal("0.02"), Decimal("0.02"), Decimal("590.005"),
+                                            Decimal("0.059001")))  # the same truth again books nothing
 
-    def test_partial_fill_and_fill_edge_cases(self):
-        partial = messages.parse_order({**ORDER_FILLED, "status": "PARTIALLY_FILLED", "lastFilledSize": "0.0050",
-                                        "fees": None})
-        self.assertEqual(OrderState.PARTIALLY_FILLED, partial.state)
-        self.assertEqual((Decimal("0.0050"), Decimal(0)), (partial.fill().size, partial.fill().cumulative_fees))
-        for impossible in ({"lastFilledSize": "0"}, {"lastFilledSize": "-0.01"}, {"lastFilledPrice": "0"},
-                           {"lastFilledSize": "100"}):  # zero, negative, zero price, over-fill
-            with self.assertRaises(VestMessageError):
+    def test_partial_fills_book_what_either_reading_of_last_filled_size_proves(self):
+        # §9.8: `lastFilledSize` may be per fill or cumulative. Booked: the lower bound of both, never more.
+        first = messages.parse_order({**ORDER_FILLED, "status": "PARTIALLY_FILLED", "lastFilledSize": "0.0050",
+                                      "fees": "0.01", "cumFunding": None})
+        self.assertEqual(OrderState.PARTIALLY_FILLED, first.state)
+        self.assertTrue(first.carries_fill)
+        fill = first.fill_beyond(Decimal("0.02"), Decimal(0), Decimal(0), Decimal(0))
+        self.assertEqual((Decimal("0.0050"), Decimal("29500.25"), Decimal("0.01"), None),
+                         (fill.size, fill.price, fill.fee, fill.settled_funding))
+        booked = (Decimal("0.005"), Decimal("147.50125"), Decimal("0.01"))
+        smaller = messages.parse_order({**ORDER_FILLED, "status": "PARTIALLY_FILLED", "lastFilledSize": "0.0030"})
+        self.assertIsNone(smaller.fill_beyond(Decimal("0.02"), *booked))  # a per-fill reading's second fill
+        larger = messages.parse_order({**ORDER_FILLED, "status": "PARTIALLY_FILLED", "lastFilledSize": "0.0080",
+                                       "fees": "0.016"})
+        fill = larger.fill_beyond(Decimal("0.02"), *booked)  # a cumulative reading's running total
+        self.assertEqual((Decimal("0.0030"), Decimal("0.006")), (fill.size, fill.fee))
+
+    def test_filled_without_the_earlier_parts_books_the_rest_at_the_implied_price(self):
+        # 0.005 booked at 29,000; Vest then reports FILLED with an average of 29,500.25 over 0.02.
+        order = messages.parse_order({**ORDER_FILLED, "lastFilledSize": "0.0050", "lastFilledPrice": "30000"})
+        fill = order.fill_beyond(Decimal("0.02"), Decimal("0.005"), Decimal("145"), Decimal("0.01"))
+        self.assertEqual(Decimal("0.015"), fill.size)
+        self.assertEqual((Decimal("29500.25") * Decimal("0.02") - Decimal("145")) / Decimal("0.015"), fill.price)
+        self.assertEqual(Decimal("-0.0042"), fill.settled_funding)  # the fill that completes the order
+        # No average: the last fill's price; an inconsistent average (implied price <= 0) falls back to it too.
+        order = messages.parse_order({**ORDER_FILLED, "avgFilledPrice": None})
+        self.assertEqual(Decimal("29500.25"), order.fill_beyond(Decimal("0.02"), Decimal("0.01"), Decimal("1"),
+                                                                Decimal(0)).price)
+        order = messages.parse_order({**ORDER_FILLED, "avgFilledPrice": "1"})
+        self.assertEqual(Decimal("29500.25"), order.fill_beyond(Decimal("0.02"), Decimal("0.01"), Decimal("500"),
+                                                                Decimal(0)).price)
+        # A record without size (a partial event shape) is bounded by the tracked order's amount.
+        sizeless = messages.parse_order({k: v for k, v in ORDER_FILLED.items() if k != "size"})
+        self.assertEqual(Decimal("0.03"), sizeless.fill_beyond(Decimal("0.03"), Decimal(0), Decimal(0),
+                                                               Decimal(0)).size)
+        # No price at all: nothing can be booked yet.
+        priceless = messages.parse_order({**ORDER_FILLED, "avgFilledPrice": None, "lastFilledPrice": None})
+        self.assertIsNone(priceless.fill_beyond(Decimal("0.02"), Decimal(0), Decimal(0), Decimal(0)))
+
+    def test_zero_where_null_is_documented_means_no_fill(self):
+        zeros = {"lastFilledSize": "0.0000", "lastFilledPrice": "0.00", "lastFilledTime": 0, "avgFilledPrice": "0"}
+        order = messages.parse_order({**ORDER_NEW, **zeros})
+        self.assertEqual((None, None, None, None), (order.last_filled_size, order.last_filled_price,
+                                                    order.last_filled_time, order.avg_filled_price))
+        self.assertFalse(order.carries_fill)
+        for impossible in ({"lastFilledSize": "-0.01"}, {"lastFilledPrice": "-1"}, {"lastFilledSize": "100"}):
+            with self.assertRaises(VestMessageError):  # negative, or a fill larger than the order
                 messages.parse_order({**ORDER_FILLED, **impossible})
-        self.assertIsNone(messages.parse_order({**ORDER_FILLED, "lastFilledTime": None}).fill())
-        self.assertIsNone(messages.parse_order({**ORDER_FILLED, "lastFilledPrice": None}).fill())
 
     def test_partial_cancelled(self):
         order = messages.parse_order(ORDER_CANCELLED)
         self.assertEqual(("0x5f03", OrderState.CANCELED, 1700000000002, 1700000002000),
                          (order.order_id, order.state, order.nonce, order.post_time))
         self.assertIsNone(order.symbol)
-        self.assertIsNone(order.fill())
+        self.assertIsNone(order.fill_beyond(Decimal("1"), Decimal(0), Decimal(0), Decimal(0)))
 
     def test_partial_rejected_with_int_and_string_code(self):
         for code in (3010, "3010"):
@@ -452,15 +492,23 @@ class OrderTest(unittest.TestCase):
                 messages.parse_order(payload)
 
     def test_order_list_and_id(self):
-        orders = messages.parse_orders([ORDER_REST, ORDER_NEW, ORDER_CANCELLED, ORDER_REJECTED])
+        orders, rejected = messages.parse_orders([ORDER_REST, ORDER_NEW, ORDER_CANCELLED, ORDER_REJECTED])
         self.assertEqual(["0x5f01", "0x5f02", "0x5f03", "0x5f04"], [order.order_id for order in orders])
-        self.assertEqual([], messages.parse_orders([]))
+        self.assertEqual(([], []), messages.parse_orders([]))
         with self.assertRaises(VestMessageError):
             messages.parse_orders({"orders": []})
         self.assertEqual("0xabc", messages.parse_order_id({"id": "0xabc"}))
         for bad in ({}, {"id": 5}, "0xabc"):
             with self.assertRaises(VestMessageError):
                 messages.parse_order_id(bad)
+
+    def test_each_row_of_a_list_is_read_on_its_own(self):
+        rows = [ORDER_REST, {**ORDER_NEW, "status": "EXPIRED"}, {**ORDER_FILLED, "id": "0x5f09", "lastFilledSize": "1"},
+                "garbage", {"status": "NEW"}, ORDER_CANCELLED]
+        orders, rejected = messages.parse_orders(rows)
+        self.assertEqual(["0x5f01", "0x5f03"], [order.order_id for order in orders])
+        self.assertEqual(["0x5f02", "0x5f09", None, None], [order_id for order_id, _ in rejected])
+        self.assertEqual("unknown order status 'EXPIRED'", str(rejected[0][1]))
 
 
 class AccountTest(unittest.TestCase):
@@ -482,7 +530,8 @@ class AccountTest(unittest.TestCase):
     def test_collateral_fallback_and_minimal_account(self):
         account = messages.parse_account({"balances": [{"asset": "ETH", "total": "1"}], "collateral": "77",
                                           "withdrawable": "70"})
-        self.assertEqual((Decimal("77"), Decimal("70"), (), {}, None),
+        # No `positions` field: positions are unknown (None), not flat.
+        self.assertEqual((Decimal("77"), Decimal("70"), None, {}, None),
                          (account.total_balance, account.available_balance, account.positions, account.leverages,
                           account.server_time_ms))
 
