@@ -175,7 +175,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         # cancelled once Vest shows them open.
         self._adopted_orders: Set[str] = set()
         self._reported_foreign_orders: Set[str] = set()
-        self._unreadable_rows: Set[str] = set()
+        self._unreadable_rows: Set[str] = set()  # ids whose last row could not be read (logged once)
         self._account_refresh_task: Optional[asyncio.Task] = None
         self._clock_sample_account: Optional[Tuple[float, VestAccount]] = None  # (monotonic time, answer)
         self._pair_by_listed_symbol: Dict[str, str] = {}  # every listed market, halted ones too
@@ -557,6 +557,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         response = await self._api_get(path_url=CONSTANTS.ORDERS_PATH_URL, params={**params, "time": self._now_ms()},
                                        is_auth_required=True, limit_id=CONSTANTS.ORDERS_QUERY_LIMIT_ID)
         orders, rejected = parse_orders(response)
+        self._unreadable_rows.difference_update(order.order_id for order in orders)
         for order_id, reason in rejected:
             text = f"Skipping an unreadable row of GET /orders (order {order_id}): {reason}"
             if order_id not in self._unreadable_rows:
@@ -575,9 +576,12 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             orders = await self._fetch_orders({"nonce": nonce})
         else:
             orders = []
-        if not orders:
-            raise _unknown_to_vest(tracked_order)
-        return orders[0]
+        for order in orders:  # only the order asked for, whatever else an answer carries
+            if order.order_id == tracked_order.exchange_order_id or (order.nonce == nonce and nonce is not None):
+                return order
+        if tracked_order.exchange_order_id in self._unreadable_rows:
+            raise VestMessageError(f"the row of order {tracked_order.exchange_order_id} could not be read")
+        raise _unknown_to_vest(tracked_order)
 
     async def _update_order_status(self):
         """One `GET /orders?id=a,b,…` per batch (§3.8) rather than Hummingbot's two requests per order: after a
@@ -622,6 +626,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             order = await self._fetch_tracked_order(tracked_order)
         except asyncio.CancelledError:
             raise
+        except VestMessageError as error:
+            self.logger().debug(f"The state of order {tracked_order.client_order_id} is unknown for now: {error}")
         except Exception as error:
             if tracked_order.exchange_order_id is None and _is_not_found(error):
                 self._fail_if_unreachable(tracked_order)

@@ -46,10 +46,6 @@ class OrderJournal:
         self._file: Optional[TextIO] = None
         self._read()
 
-    @property
-    def path(self) -> Path:
-        return self._path
-
     def get(self, nonce: Optional[int]) -> Optional[PlacedOrder]:
         return self._orders.get(nonce) if nonce is not None else None
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+from pathlib import Path
 from decimal import Decimal
 from typing import Any, Dict, List, Optional
 from unittest.mock import AsyncMock, patch
@@ -20,6 +21,7 @@ from bidict import bidict
 from pydantic import SecretStr
 from yarl import URL
 
+import hummingbot
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import (
     NonceSource,
@@ -29,6 +31,7 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative im
     nonce_of_client_order_id,
 )
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import VestAPIError, VestMessageError
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_order_journal import OrderJournal, PlacedOrder
 from hummingbot.connector.time_synchronizer import TimeSynchronizer
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PositionSide, TradeType
 from hummingbot.core.data_type.funding_info import FundingInfo
@@ -729,6 +732,114 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                          requested)
         self.assertEqual({orders[1].client_order_id: 1}, self.exchange._order_tracker._order_not_found_records)
         self.assertTrue(all(order.is_open for order in orders))
+
+    # =========================================================================================== reconciliation
+    def journal_of_a_previous_run(self, *nonces: int):
+        """Orders signed by an earlier run of this bot (same data folder, domain and signer) and never finished."""
+        journal = OrderJournal(self.journal_path(), logging.getLogger(), clock=lambda: NOW)
+        for nonce in nonces:
+            journal.record_placement(PlacedOrder(
+                nonce=nonce, client_order_id=client_order_id_for_nonce(nonce), trading_pair=PAIR, trade_type="BUY",
+                order_type="LIMIT", amount="1.0000", price="30000.0", position_action="OPEN",
+                signed_until_ms=nonce + CONSTANTS.RECV_WINDOW_MS))
+        journal.close()
+
+    def journal_path(self):
+        return Path(hummingbot.data_path()) / f"vest_perpetual_orders_{CONSTANTS.DOMAIN}_{SIGNER_ADDRESS}.jsonl"
+
+    async def test_orders_of_a_previous_run_are_tracked_again_reported_and_cancelled_if_open(self):
+        self.journal_of_a_previous_run(11, 12)
+        open_row = row(order_id="0xb11", nonce=11)
+        filled_row = row(order_id="0xb12", nonce=12, status="FILLED", fill_size="1.0000", fill_price="29990.0",
+                         fill_time=1700000000500, fees="3")
+        foreign_row = row(order_id="0xf00", nonce=999)
+        by_nonce = {"11": [open_row], "12": [filled_row]}
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), repeat=True, callback=lambda url, **kwargs: (
+                CallbackResult(body=json.dumps(by_nonce.get(str(kwargs["params"].get("nonce")), [])
+                                               if "nonce" in kwargs["params"] else [open_row, foreign_row]))))
+            mock.post(url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL), body=json.dumps({"id": "0xb11"}))
+            self.exchange._reconcile_with_venue()
+            self.assertEqual({"vest-11", "vest-12"}, set(self.exchange.in_flight_orders))
+            await self.exchange._update_order_status()
+            await wait_until(lambda: calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL))
+                             and self.events_of(MarketEvent.BuyOrderCompleted), max_yields=2000)
+        self.assertEqual(["vest-12"], [fill.order_id for fill in self.events_of(MarketEvent.OrderFilled)])
+        self.assertTrue(self.is_logged("WARNING", "Cancelling order vest-11 (0xb11), found open on Vest: this bot "
+                                                  "placed it before a restart, and the running strategy does not "
+                                                  "know it."))
+        self.assertTrue(self.is_logged("INFO", "Order 0xf00 (BTC-PERP, NEW) was not placed by this bot; it is left to "
+                                               "whoever placed it."))
+
+    async def test_an_order_given_up_as_unreachable_is_taken_back_when_vest_shows_it(self):
+        self.journal_of_a_previous_run(21)
+        self.exchange.order_journal.record_finished(21, "unreachable")
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            await self.feed_user_stream(self.filled_event(nonce=21, id="0xb21"),
+                                        self.filled_event(nonce=22, id="0xb22"))  # 22: not in the journal
+            await wait_until(lambda: self.events_of(MarketEvent.OrderFilled))
+            await asyncio.wait_for(self.exchange._account_refresh_task, 1)
+        self.assertEqual(["vest-21"], [fill.order_id for fill in self.events_of(MarketEvent.OrderFilled)])
+        self.assertTrue(self.is_logged("INFO", "Tracking order vest-21 (0xb21) again: Vest reports it as FILLED."))
+        self.assertEqual("venue", self.exchange.order_journal.get(21).outcome)  # Vest has now finished it
+
+    async def test_events_of_orders_vest_finished_before_are_not_taken_back(self):
+        self.journal_of_a_previous_run(31)
+        self.exchange.order_journal.record_finished(31, "venue")
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            await self.feed_user_stream(self.filled_event(nonce=31, id="0xb31"))
+            await asyncio.wait_for(self.exchange._account_refresh_task, 1)  # its fill moves the account still
+        self.assertEqual([], self.events_of(MarketEvent.OrderFilled))
+        self.assertNotIn("vest-31", self.exchange.in_flight_orders)
+
+    async def test_a_liquidation_is_logged_and_the_account_read(self):
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            await self.feed_user_stream(self.filled_event(nonce=41, id="0xliq", orderType="LIQUIDATION"))
+            await asyncio.wait_for(self.exchange._account_refresh_task, 1)
+            self.assertEqual(1, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+        self.assertTrue(self.is_logged("WARNING", "Vest liquidated a position: order 0xliq (BTC-PERP, FILLED)."))
+
+    async def test_an_unconfirmed_cancel_reads_the_order_and_fails_while_it_is_open(self):
+        order = self.track()
+        with aioresponses() as mock:
+            mock.post(url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL), body="<html><body>OK</body></html>",
+                      content_type="text/html", repeat=True)
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([row()]))
+            self.assertIsNone(await self.exchange._execute_cancel(PAIR, order.client_order_id))
+            self.assertTrue(self.is_logged("ERROR", f"Failed to cancel order {order.client_order_id}"))
+            await wait_until(lambda: order.current_state is OrderState.OPEN)  # what Vest showed
+
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([row(status="CANCELLED")]))
+            self.assertIsNone(await self.exchange._execute_cancel(PAIR, order.client_order_id))
+        await wait_until(lambda: self.events_of(MarketEvent.OrderCancelled))
+        self.assertEqual(OrderState.CANCELED, order.current_state)
+
+    async def test_an_unreadable_row_is_logged_once_and_the_rest_of_the_batch_applies(self):
+        orders = self.track_many(2)
+        rows = [row(orders[0].exchange_order_id, nonce=1, status="CANCELLED"),
+                {**row(orders[1].exchange_order_id, nonce=2), "status": "EXPIRED"}]
+        with aioresponses() as mock:
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps(rows), repeat=True)
+            await self.exchange._update_order_status()
+            await self.exchange._update_order_status()
+        await wait_until(lambda: self.events_of(MarketEvent.OrderCancelled))
+        warning = (f"Skipping an unreadable row of GET /orders (order {orders[1].exchange_order_id}): unknown order "
+                   f"status 'EXPIRED'")
+        self.assertEqual(1, sum(record.getMessage() == warning for record in self.log_records
+                                if record.levelname == "WARNING"))
+        self.assertTrue(self.is_logged("DEBUG", warning))
+        self.assertTrue(orders[1].is_open)
+        self.assertEqual({}, self.exchange._order_tracker._order_not_found_records)
+
+    async def test_a_failed_open_order_listing_is_logged_and_retried_after_the_next_gap(self):
+        with aioresponses() as mock:
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), status=503, body="unavailable")
+            await self.exchange._review_open_orders()
+        self.assertTrue(self.is_logged("WARNING", "Could not list the open orders on Vest", partial=True))
 
     # =========================================================================================== account
     async def test_balances_positions_and_leverage_come_from_the_account(self):
