@@ -10,8 +10,8 @@ import json
 import logging
 import os
 import re
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 from unittest.mock import AsyncMock, patch
 
