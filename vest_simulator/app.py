@@ -4,6 +4,9 @@ fault middleware. Business logic lives in `engine.py` / `market.py`.
 Headers (§1.3, §3.1, §7.2): private routes need `X-API-KEY` (missing/unknown -> 1002, HTTP 401) and
 `xrestservermm: restserver<g>` equal to the key's group (missing/malformed/mismatch -> 1146). Public routes and
 /register accept a missing `xrestservermm` (sources conflict, §9.3) but reject a malformed or unknown one.
+
+Answer faults decided per route (§7.11): `garble_cancel_response` (HTML 200, cancel not executed),
+`fail_order_queries` (plain-text 503 on `GET /orders`), `account_without_positions`, `drop_order_response`.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from aiohttp import web
 
 from . import errors as E
 from .errors import RequestValidationError, VestError
+from .faults import GARBLED_BODY
 from .market import INTERVAL_MS, MAX_HISTORY_LIMIT
 from .models import ORDER_STATUSES, Account
 from .schema import CancelRequest, LeverageRequest, LpRequest, OrderRequest, RegisterRequest, WithdrawRequest, query_int
@@ -196,7 +200,10 @@ class Api:
     async def account(self, request: web.Request) -> web.Response:
         acct = self._auth(request)
         query_int(request.query, "time")
-        return _json(self.engine.render_account(acct))
+        body = self.engine.render_account(acct)
+        if self.sim.faults.account_without_positions:
+            del body["positions"]
+        return _json(body)
 
     async def account_nonce(self, request: web.Request) -> web.Response:
         acct = self._auth(request)
@@ -218,12 +225,17 @@ class Api:
         return _json({"id": order_id})
 
     async def cancel_order(self, request: web.Request) -> web.Response:
+        if self.sim.faults.take_cancel_garble():
+            # Fault: something in front of Vest answers 200 with an HTML page; the cancel never reaches the engine.
+            return web.Response(status=200, text=GARBLED_BODY, content_type="text/html")
         acct = self._auth(request)
         query_int(request.query, "time", required=True)
         order_id = self.engine.cancel_order(acct, CancelRequest.parse(await self._body(request)))
         return _json({"id": order_id})
 
     async def get_orders(self, request: web.Request) -> web.Response:
+        if self.sim.faults.take_order_query_failure():
+            return web.Response(status=503, text=_reason(503))
         acct = self._auth(request)
         q = request.query
         status = q.get("status") or None

@@ -1,7 +1,7 @@
 """Admin routes under the reserved `/_sim/` prefix (JSON in, JSON out) for out-of-process use.
 
 They mirror the in-process `VestSimulator` API (see README.md). They are never faulted, never counted in
-`request_counts`, and errors come back as HTTP 400 {"error": "..."}.
+`request_counts`, and errors come back as HTTP 400 {"error": "..."} (a Vest refusal also carries its "code").
 """
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List
 
 from aiohttp import web
+
+from .errors import VestError
 
 if TYPE_CHECKING:
     from .simulator import VestSimulator
@@ -35,9 +37,18 @@ def _guard(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.Response:
         try:
             return await handler(request)
+        except VestError as error:
+            return web.json_response({"error": f"VestError: {error}", "code": error.code}, status=400)
         except (ValueError, KeyError, TypeError, InvalidOperation) as error:
             return web.json_response({"error": f"{type(error).__name__}: {error}"}, status=400)
     return wrapped
+
+
+def _flag(value: Any) -> bool:
+    """A boolean from JSON or a query string ("1", "true", "yes")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
 
 
 def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
@@ -98,7 +109,43 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
         })
 
     async def orders(request: web.Request) -> web.Response:
-        return _ok(sim.orders(request.query.get("address")))
+        return _ok(sim.orders(request.query.get("address"), reported=_flag(request.query.get("reported", ""))))
+
+    async def place_order(request: web.Request) -> web.Response:
+        body = await _body(request)
+        limit = body.get("limitPrice")
+        order_id = sim.place_order(body["address"], body["symbol"], bool(body["isBuy"]), str(body["size"]),
+                                   order_type=body.get("orderType", "LIMIT"),
+                                   limit_price=None if limit is None else str(limit),
+                                   reduce_only=bool(body.get("reduceOnly", False)),
+                                   nonce=None if body.get("nonce") is None else int(body["nonce"]))
+        return _ok({"id": order_id})
+
+    async def liquidate(request: web.Request) -> web.Response:
+        body = await _body(request)
+        order_id = sim.liquidate(body["address"], body["symbol"], penalty=Decimal(str(body.get("penalty", "0"))),
+                                 reject_open_orders=bool(body.get("rejectOpenOrders", False)))
+        return _ok({"id": order_id})
+
+    async def order_status(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if body.get("status") is None:
+            sim.clear_order_status_override(body["id"])
+        else:
+            sim.override_order_status(body["id"], str(body["status"]), emit=bool(body.get("emit", False)))
+        return _ok(sim.engine.find_order(body["id"]).render(sim.faults.last_filled_reading, sim.faults.zero_for_null))
+
+    async def order_fields(request: web.Request) -> web.Response:
+        body = await _body(request)
+        fields = body.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise ValueError("fields must be a JSON object")
+        sim.engine.override_order_fields(body["id"], fields, bool(body.get("events", False)),
+                                         bool(body.get("emit", False)))  # any field name, "events" included
+        return _ok(sim.engine.find_order(body["id"]).render(sim.faults.last_filled_reading, sim.faults.zero_for_null))
+
+    async def positions(request: web.Request) -> web.Response:
+        return _ok({symbol: f"{size:f}" for symbol, size in sim.positions(request.query["address"]).items()})
 
     async def fills(request: web.Request) -> web.Response:
         return _ok([f.to_json() for f in sim.fills(request.query.get("address"))])
@@ -121,6 +168,11 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
         web.post("/_sim/faults/reset", _guard(reset_faults)),
         web.get("/_sim/stats", _guard(stats)),
         web.get("/_sim/orders", _guard(orders)),
+        web.post("/_sim/orders", _guard(place_order)),
+        web.post("/_sim/orders/status", _guard(order_status)),
+        web.post("/_sim/orders/fields", _guard(order_fields)),
+        web.post("/_sim/liquidate", _guard(liquidate)),
+        web.get("/_sim/positions", _guard(positions)),
         web.get("/_sim/fills", _guard(fills)),
         web.post("/_sim/drop_websockets", _guard(drop_websockets)),
     ]

@@ -9,18 +9,24 @@ errors), records the order, emits `NEW` (TP/SL children emit their own `NEW` rig
 MARKET -> `FILLED` or `REJECTED` (3001 price, 3002 margin, 3018/3019 reduce-only); LIMIT -> `FILLED` when the
 index has crossed and the execution price is at or better than the limit, else it rests as NEW (FOK ->
 `CANCELLED`). Resting LIMITs and armed TP/SL children are re-checked on every tick and price change.
+
+Processing passes and partial fills (§7.5, §7.12): `process_pending()` and `check_triggers()` are each one pass.
+With `faults.partial_fill_chunks` = N > 1 an order that executes does so in N chunks (fixed at its first
+execution), at most one per pass: the first where it would have filled whole, the others on later
+`check_triggers()` passes (ticks, price jumps, clock moves); in between it is PARTIALLY_FILLED.
 """
 from __future__ import annotations
 
 import random
 from collections import deque
 from decimal import Decimal
-from typing import Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import errors as E
 from .errors import VestError
+from .faults import Faults
 from .market import Market, SymbolSpec
-from .models import Account, Fill, LpOrder, Metrics, Order, Position, Transfer
+from .models import LIVE_STATUSES, Account, Fill, LpOrder, Metrics, Order, Position, Transfer
 from .schema import CancelRequest, LeverageRequest, LpRequest, OrderRequest, RegisterRequest, WithdrawRequest
 from .signatures import (
     CANCEL_TYPES,
@@ -37,7 +43,7 @@ from .signatures import (
     signer_proof_hashes,
     to_checksum,
 )
-from .util import RATE_DECIMALS, USDC_DECIMALS, ZERO, fmt, fmt_usdc, parse_decimal, usdc
+from .util import RATE_DECIMALS, USDC_DECIMALS, ZERO, fmt, fmt_usdc, parse_decimal, step, usdc
 
 DEFAULT_RECV_WINDOW_MS = 5000
 LISTEN_KEY_TTL_MS = 60 * 60 * 1000
@@ -48,6 +54,10 @@ LP_SCHEDULE_DELAY_MS = 60 * 60 * 1000
 LP_POOL_START = Decimal("1000000")
 INSURANCE_FUND = Decimal("50000")
 DEPOSIT_CHAIN_ID = 8453
+# Nonces of orders the venue itself or another client places (VestSimulator.place_order / liquidate): far above
+# any time-based nonce (ms until the year 33658) and below 2**53, so JSON readers in any language keep them exact.
+EXTERNAL_NONCE_BASE = 10 ** 15
+EXTERNAL_MARKET_SLIPPAGE = Decimal("0.05")  # worst price of an external MARKET order without a limit
 USDC_BY_CHAIN = {  # USDC token addresses signed in withdraw requests (§4.6)
     1: "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
     10: "0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85",
@@ -69,8 +79,9 @@ class Rejection(Exception):
 class Engine:
     def __init__(self, market: Market, clock: Callable[[], int], seed: int = 0, routers: Iterable[str] = (),
                  account_groups: Iterable[int] = range(10), register_group: int = 0,
-                 listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS) -> None:
+                 listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS, faults: Optional[Faults] = None) -> None:
         self.market = market
+        self.faults = faults if faults is not None else Faults(seed=seed)  # readings: chunks, lastFilled*, nulls
         self.clock = clock
         self.routers = [r.lower() for r in routers]
         self.account_groups = set(account_groups)
@@ -88,6 +99,9 @@ class Engine:
         self._triggers: Dict[str, Dict[Tuple[str, str], Order]] = {s: {} for s in market.symbols}
         self._scheduled_lp: List[Tuple[Account, LpOrder]] = []
         self._transfer_seq = 0
+        self._order_seq = 0
+        self._external_seq = 0
+        self._pass = 0
 
     # ---- accounts & keys -----------------------------------------------------------------------------------
     def _new_hex(self, nbytes: int) -> str:
@@ -218,18 +232,14 @@ class Engine:
             raise VestError(E.INVALID_TIME_IN_FORCE)
         children = self._tp_sl_children(acct, req, spec, size, limit_price)
         self._use_nonce(acct, req.nonce)
-        now = self.clock()
-        order = Order(id="0x" + digest.hex(), account=acct, nonce=req.nonce, spec=spec, is_buy=req.is_buy,
-                      order_type=req.order_type, size=size, limit_price=limit_price, reduce_only=req.reduce_only,
-                      time_in_force=req.time_in_force, post_time=now, init_margin_ratio=self.effective_imr(acct, spec),
-                      mark_price=self.market.state(spec.symbol).mark)
+        order = self._new_order("0x" + digest.hex(), acct, req.nonce, spec, req.is_buy, req.order_type, size,
+                                limit_price, req.reduce_only, req.time_in_force)
         acct.orders[order.id] = order
         self._emit_order(order)
         for child_type, price, nonce, child_id in children:
-            child = Order(id=child_id, account=acct, nonce=nonce, spec=spec, is_buy=not req.is_buy,
-                          order_type=child_type, size=size, limit_price=price, reduce_only=True, time_in_force=None,
-                          post_time=now, init_margin_ratio=order.init_margin_ratio, mark_price=order.mark_price,
-                          parent=order)
+            child = self._new_order(child_id, acct, nonce, spec, not req.is_buy, child_type, size, price, True, None)
+            child.init_margin_ratio, child.mark_price, child.parent = order.init_margin_ratio, order.mark_price, order
+            child.post_time = order.post_time
             order.children.append(child)
             acct.orders[child.id] = child
             self._emit_order(child)
@@ -239,6 +249,123 @@ class Engine:
                 order.sl_price = price
         self._pending.append(order)
         return order.id
+
+    def _new_order(self, order_id: str, acct: Account, nonce: int, spec: SymbolSpec, is_buy: bool, order_type: str,
+                   size: Decimal, limit_price: Decimal, reduce_only: bool, time_in_force: Optional[str]) -> Order:
+        self._order_seq += 1
+        return Order(id=order_id, account=acct, nonce=nonce, spec=spec, is_buy=is_buy, order_type=order_type,
+                     size=size, limit_price=limit_price, reduce_only=reduce_only, time_in_force=time_in_force,
+                     post_time=self.clock(), init_margin_ratio=self.effective_imr(acct, spec),
+                     mark_price=self.market.state(spec.symbol).mark, seq=self._order_seq)
+
+    # ---- orders of other clients and of the venue (VestSimulator.place_order / liquidate, §7.12) -----------
+    def _external_nonce(self, acct: Account, nonce: Optional[int]) -> int:
+        """A nonce in the external band, never one a client used; external nonces do not move lastNonce."""
+        if nonce is not None:
+            if nonce in acct.nonces:
+                raise VestError(E.DUPLICATE)
+        else:
+            nonce = EXTERNAL_NONCE_BASE + self._external_seq
+            while nonce in acct.nonces:
+                self._external_seq += 1
+                nonce = EXTERNAL_NONCE_BASE + self._external_seq
+            self._external_seq += 1
+        acct.nonces.add(nonce)
+        return nonce
+
+    def _external_id(self, acct: Account, nonce: int, order_type: str, symbol: str, is_buy: bool, size: str,
+                     limit_price: str, reduce_only: bool) -> str:
+        """Like a signed order's id, keccak of the order tuple (§4.2), here with the account appended."""
+        values = (self.clock(), nonce, order_type, symbol, is_buy, size, limit_price, reduce_only)
+        return "0x" + keccak(abi_encode(ORDER_TYPES, values) + bytes.fromhex(acct.primary[2:])).hex()
+
+    def place_external_order(self, acct: Account, symbol: str, is_buy: bool, size: Any, order_type: str = "LIMIT",
+                             limit_price: Any = None, reduce_only: bool = False, nonce: Optional[int] = None) -> str:
+        """An order another client of the account (Vest's web UI, a second API key) placed: validated like a
+        signed one (1121, 1148, 1116, 1111, 3015), then NEW and queued exactly like one. A MARKET order without a
+        limit gets mark x (1 +/- 5%). Returns the order id."""
+        spec = self._spec(symbol)
+        if self.market.is_halted(symbol):
+            raise VestError(E.MARKET_CLOSED)
+        if order_type not in ("MARKET", "LIMIT"):
+            raise VestError(E.INVALID_ORDER_TYPE)
+        if limit_price is None:
+            if order_type == "LIMIT":
+                raise VestError(E.INVALID_PARAMETER, "limit_price is required for a LIMIT order")
+            mark = self.market.state(symbol).mark
+            limit_price = mark * (1 + EXTERNAL_MARKET_SLIPPAGE if is_buy else 1 - EXTERNAL_MARKET_SLIPPAGE)
+            limit_price = limit_price.quantize(step(spec.price_decimals))
+        size_value = parse_decimal(str(size), spec.size_decimals)
+        price_value = parse_decimal(str(limit_price), spec.price_decimals)
+        if size_value is None or price_value is None:
+            raise VestError(E.BAD_DECIMALS)
+        nonce = self._external_nonce(acct, nonce)
+        order_id = self._external_id(acct, nonce, order_type, symbol, is_buy, fmt(size_value, spec.size_decimals),
+                                     fmt(price_value, spec.price_decimals), reduce_only)
+        order = self._new_order(order_id, acct, nonce, spec, is_buy, order_type, size_value, price_value,
+                                reduce_only, "GTC" if order_type == "LIMIT" else None)
+        order.external = True
+        acct.orders[order.id] = order
+        self._emit_order(order)
+        self._pending.append(order)
+        return order.id
+
+    def liquidate(self, acct: Account, symbol: str, penalty: Decimal = ZERO, reject_open_orders: bool = False) -> str:
+        """Close the account's whole position in `symbol` at the mark with a venue order of type LIQUIDATION:
+        one FILLED ORDER event (no NEW), a fill, position and balance updated. `fees` = taker fee + `penalty`
+        (USDC, debited too). With `reject_open_orders` the account's live orders in that market are first
+        REJECTED with 3008 DELETED_BY_LIQ. Returns the order id."""
+        spec = self._spec(symbol)
+        position = acct.positions.get(symbol)
+        if position is None or position.size == 0:
+            raise ValueError(f"no {symbol} position to liquidate")
+        self.market.accrue()
+        if reject_open_orders:
+            for order in list(acct.orders.values()):
+                if order.symbol == symbol and order.status in LIVE_STATUSES:
+                    self._finish(order, "REJECTED", E.DELETED_BY_LIQ)
+            position = acct.positions.get(symbol)
+            if position is None:
+                raise ValueError(f"no {symbol} position to liquidate")  # pragma: no cover - orders never fill here
+        is_buy, size, mark = position.size < 0, abs(position.size), self.market.state(symbol).mark
+        nonce = self._external_nonce(acct, None)
+        order_id = self._external_id(acct, nonce, "LIQUIDATION", symbol, is_buy, fmt(size, spec.size_decimals),
+                                     fmt(mark, spec.price_decimals), True)
+        order = self._new_order(order_id, acct, nonce, spec, is_buy, "LIQUIDATION", size, mark, True, None)
+        order.external = True
+        order.chunk_plan = [size]
+        acct.orders[order.id] = order
+        self._fill(order, size, mark, penalty=usdc(Decimal(penalty)))
+        return order.id
+
+    # ---- presentation overrides (§7.12) --------------------------------------------------------------------
+    def find_order(self, order_id: str) -> Order:
+        for acct in self.accounts.values():
+            order = acct.orders.get(order_id)
+            if order is not None:
+                return order
+        raise KeyError(f"unknown order {order_id}")
+
+    def override_order_status(self, order_id: str, status: Optional[str], emit: bool = False) -> Order:
+        """Rows (and ORDER events from now on) of the order report `status` (None clears); the engine keeps the
+        real state. `emit` pushes an ORDER event at once."""
+        order = self.find_order(order_id)
+        order.status_override = status
+        if emit:
+            self._emit_order(order)
+        return order
+
+    def override_order_fields(self, order_id: str, fields: Dict[str, Any], events: bool = False,
+                              emit: bool = False) -> Order:
+        """Replace (or add) wire fields of the order's rows, e.g. {"lastFilledSize": "9.0000"}; with `events`
+        also of its ORDER events from now on. Values are sent as given (strings for decimals). Each call replaces
+        the order's earlier field overrides; an empty `fields` clears them."""
+        order = self.find_order(order_id)
+        order.field_overrides = dict(fields)
+        order.overrides_in_events = events and bool(fields)
+        if emit:
+            self._emit_order(order)
+        return order
 
     def _tp_sl_children(self, acct: Account, req: OrderRequest, spec: SymbolSpec, size: Decimal,
                         limit_price: Decimal) -> List[Tuple[str, Decimal, int, str]]:
@@ -271,14 +398,15 @@ class Engine:
         self._verify(acct, abi_encode(CANCEL_TYPES, (req.time, req.nonce, req.id)), req.signature, req.time)
         self._use_nonce(acct, req.nonce)
         order = acct.orders.get(req.id)
-        if order is None or order.status not in ("NEW", "PARTIALLY_FILLED"):
+        if order is None or order.status not in LIVE_STATUSES:
             raise VestError(E.ORDER_NOT_FOUND)
         self._finish(order, "CANCELLED")
         return order.id
 
     def _emit_order(self, order: Order) -> None:
         if self.wants_private(order.account.primary):
-            self.on_private(order.account.primary, "ORDER", order.event_args())
+            self.on_private(order.account.primary, "ORDER",
+                            order.event_args(self.faults.last_filled_reading, self.faults.zero_for_null))
 
     def _finish(self, order: Order, status: str, code: Optional[int] = None) -> None:
         """Move an order to CANCELLED/REJECTED; cascades to its TP/SL children."""
@@ -290,7 +418,13 @@ class Engine:
                 self._finish(child, "CANCELLED")
 
     def process_pending(self) -> None:
-        """Execute queued orders (MARKET fill/reject, LIMIT immediate trigger or rest, FOK)."""
+        """One pass over queued orders (MARKET fill/reject, LIMIT immediate trigger or rest, FOK)."""
+        if not self._pending:
+            return
+        self._pass += 1
+        self._process_queue()
+
+    def _process_queue(self) -> None:
         if not self._pending:
             return
         self.market.accrue()
@@ -298,7 +432,8 @@ class Engine:
             order = self._pending.popleft()
             if order.status != "NEW":
                 continue  # cancelled before execution
-            if not self._try_execute(order, placement=True) and order.status == "NEW":
+            self._try_execute(order, placement=True)
+            if order.status in LIVE_STATUSES:
                 self._arm(order)
 
     def _arm(self, order: Order) -> None:
@@ -310,14 +445,18 @@ class Engine:
         order.account.resting.pop(order.id, None)
 
     def check_triggers(self, symbols: Optional[Iterable[str]] = None) -> None:
-        """Fire resting LIMITs and armed TP/SL children whose trigger the index has crossed."""
-        self.process_pending()
+        """One pass: queued orders, then the next chunk of each PARTIALLY_FILLED order (one per pass), resting
+        LIMITs and armed TP/SL children whose trigger the index has crossed."""
+        self._pass += 1
+        self._process_queue()
         for symbol in symbols if symbols is not None else self._triggers:
             if self.market.is_halted(symbol):
                 continue
             for order in list(self._triggers[symbol].values()):
                 if order.status == "NEW":
                     self._try_execute(order, placement=False)
+                elif order.status == "PARTIALLY_FILLED" and order.chunk_pass != self._pass:
+                    self._next_chunk(order)
         self._run_scheduled_lp()
 
     def _triggered(self, order: Order) -> bool:
@@ -331,48 +470,78 @@ class Engine:
             return index <= order.limit_price if take_profit else index >= order.limit_price
         return index >= order.limit_price if take_profit else index <= order.limit_price
 
-    def _try_execute(self, order: Order, placement: bool) -> bool:
-        """Try to fill now; returns True if the order reached a terminal state."""
+    def _plan_chunks(self, order: Order) -> List[Decimal]:
+        """`partial_fill_chunks` equal chunks on the size step, the last taking the rest (never a zero chunk:
+        an order of fewer steps than chunks fills one step at a time); FOK orders fill whole."""
+        chunks = self.faults.partial_fill_chunks
+        if chunks <= 1 or order.time_in_force == "FOK":
+            return [order.size]
+        quantum = step(order.spec.size_decimals)
+        units = int(order.size / quantum)
+        if units <= chunks:
+            return [quantum] * (units - 1) + [order.size - quantum * (units - 1)]
+        chunk = quantum * (units // chunks)
+        return [chunk] * (chunks - 1) + [order.size - chunk * (chunks - 1)]
+
+    def _price_ok(self, order: Order, price: Decimal) -> bool:
+        return price <= order.limit_price if order.is_buy else price >= order.limit_price
+
+    def _try_execute(self, order: Order, placement: bool) -> None:
+        """Try to execute (the first chunk of) a NEW order now."""
         if order.order_type in ("TAKE_PROFIT", "STOP_LOSS"):
-            return self._try_child(order)
-        price = self.market.execution_price(order.symbol, order.is_buy, order.size)
-        price_ok = price <= order.limit_price if order.is_buy else price >= order.limit_price
+            self._try_child(order)
+            return
+        plan = self._plan_chunks(order)
+        price = self.market.execution_price(order.symbol, order.is_buy, plan[0])
+        price_ok = self._price_ok(order, price)
         if order.order_type == "MARKET":
             if not price_ok:
                 self._finish(order, "REJECTED", E.PRICE_CHECK_FAILED)
-                return True
+                return
         elif not (self._triggered(order) and price_ok):
             if placement and order.time_in_force == "FOK":
                 self._finish(order, "CANCELLED")
-                return True
-            return False
-        try:
-            self._fill(order, order.size, price)
-        except Rejection as rejection:
-            self._finish(order, "REJECTED", rejection.code)
-        return True
+            return
+        order.chunk_plan = plan
+        self._execute_chunk(order, plan[0], price)
 
-    def _try_child(self, child: Order) -> bool:
+    def _execute_chunk(self, order: Order, size: Decimal, price: Decimal) -> None:
+        order.chunk_pass = self._pass
+        try:
+            self._fill(order, size, price)
+        except Rejection as rejection:
+            self._finish(order, "REJECTED", rejection.code)  # a partially filled order keeps its fills
+
+    def _next_chunk(self, order: Order) -> None:
+        """A later chunk of a PARTIALLY_FILLED order: at the current execution price for the chunk, if it is at or
+        better than the limit (LIMIT and MARKET; TP/SL close without a check), else it waits for a later pass."""
+        assert order.chunk_plan is not None
+        size = order.chunk_plan[order.fill_count]
+        price = self.market.execution_price(order.symbol, order.is_buy, size)
+        if order.order_type in ("MARKET", "LIMIT") and not self._price_ok(order, price):
+            return
+        self._execute_chunk(order, size, price)
+
+    def _try_child(self, child: Order) -> None:
         """Armed TP/SL: on trigger, reduce-only market close of min(size, position) without price check."""
         if not child.armed or not self._triggered(child):
-            return False
+            return
         position = child.account.positions.get(child.symbol)
         if position is None or (position.size > 0) == child.is_buy:
             self._finish(child, "CANCELLED")
-            return True
+            return
         child.size = min(child.size, abs(position.size))
-        try:
-            self._fill(child, child.size, self.market.execution_price(child.symbol, child.is_buy, child.size))
-        except Rejection as rejection:
-            self._finish(child, "REJECTED", rejection.code)
+        child.chunk_plan = self._plan_chunks(child)
+        size = child.chunk_plan[0]
+        self._execute_chunk(child, size, self.market.execution_price(child.symbol, child.is_buy, size))
         assert child.parent is not None
         for sibling in child.parent.children:
             if sibling is not child and sibling.status == "NEW":
                 self._finish(sibling, "CANCELLED")
-        return True
 
-    def _fill(self, order: Order, size: Decimal, price: Decimal) -> None:
-        """Execute against the AMM: reduce-only and margin checks, funding settlement, PnL, fees (§6.3, §7.5)."""
+    def _fill(self, order: Order, size: Decimal, price: Decimal, penalty: Decimal = ZERO) -> None:
+        """Execute `size` of the order (one chunk) against the AMM: reduce-only and margin checks, funding
+        settlement, PnL, fees (§6.3, §7.5); the order's fees, funding and PnL accumulate over its chunks."""
         acct, spec, state = order.account, order.spec, self.market.state(order.symbol)
         position = acct.positions.get(order.symbol)
         old = position.size if position else ZERO
@@ -398,7 +567,7 @@ class Engine:
         if abs(new) > abs(old) or (old and flipped):
             self._margin_check(acct, order, new, entry, pnl + funding - taker_fee)
         # apply
-        acct.balance += pnl + funding - taker_fee
+        acct.balance += pnl + funding - taker_fee - penalty
         if new == 0:
             acct.positions.pop(order.symbol, None)
         elif flipped:
@@ -410,25 +579,32 @@ class Engine:
             position.settled_funding += funding
         self.market.add_imbalance(order.symbol, signed)
         now = self.clock()
-        order.status = "FILLED"
-        order.last_filled_size, order.last_filled_price, order.last_filled_time = size, price, now
-        order.avg_filled_price = price
-        order.settled_funding = funding
-        order.fees = taker_fee + premium
-        order.realized_pnl = pnl + funding - taker_fee
-        self._disarm(order)
+        # every execution of an order gets its own lastFilledTime (the fill's identity, §5.4), even within one ms
+        fill_time = now if order.last_filled_time is None else max(now, order.last_filled_time + 1)
+        fee, chunk_pnl = taker_fee + premium + penalty, pnl + funding - taker_fee - penalty
+        order.last_filled_size, order.last_filled_price, order.last_filled_time = size, price, fill_time
+        order.filled_size += size
+        order.filled_notional += size * price
+        order.fill_count += 1
+        order.settled_funding = (order.settled_funding or ZERO) + funding
+        order.fees += fee
+        order.realized_pnl = (order.realized_pnl or ZERO) + chunk_pnl
+        order.status = "FILLED" if order.filled_size >= order.size else "PARTIALLY_FILLED"
+        if order.status == "FILLED":
+            self._disarm(order)
         trade = self.market.record_trade(order.symbol, price, signed, now)
-        acct.fills.append(Fill(order.id, order.nonce, order.symbol, order.is_buy, size, price, order.fees, now,
-                               acct.primary, trade["id"], order.realized_pnl, funding))
+        acct.fills.append(Fill(order.id, order.nonce, order.symbol, order.is_buy, size, price, fee, fill_time,
+                               acct.primary, trade["id"], chunk_pnl, funding, order.filled_size))
         self._emit_order(order)
         self.on_trade(order.symbol, trade)
-        for child in order.children:
-            if child.status == "NEW":
-                child.armed = True
-                self._arm(child)
+        if order.status == "FILLED":
+            for child in order.children:
+                if child.status == "NEW":
+                    child.armed = True
+                    self._arm(child)
         if new == 0:
             for other in list(acct.resting.values()):
-                if other.armed and other.symbol == order.symbol:
+                if other.armed and other.symbol == order.symbol and other is not order:
                     self._finish(other, "CANCELLED")
 
     def _margin_check(self, acct: Account, order: Order, new_size: Decimal, entry: Decimal,
@@ -458,7 +634,7 @@ class Engine:
             maint_margin += notional * state.spec.maint_margin_ratio
         for order in acct.resting.values() if with_orders else ():
             if order.order_type == "LIMIT" and not order.reduce_only:
-                open_margin += order.size * order.limit_price * order.init_margin_ratio
+                open_margin += order.remaining_size * order.limit_price * order.init_margin_ratio
         return Metrics(value, init_margin, maint_margin, open_margin)
 
     # ---- leverage ------------------------------------------------------------------------------------------
@@ -627,8 +803,11 @@ class Engine:
 
     def query_orders(self, acct: Optional[Account], ids: Optional[Set[str]] = None, nonce: Optional[int] = None,
                      symbol: Optional[str] = None, order_type: Optional[str] = None, status: Optional[str] = None,
-                     start: Optional[int] = None, end: Optional[int] = None, limit: int = 1000) -> List[dict]:
-        """GET /orders: newest first, at most `limit` with postTime <= end (§3.8)."""
+                     start: Optional[int] = None, end: Optional[int] = None, limit: int = 1000,
+                     reported: bool = True) -> List[dict]:
+        """GET /orders: newest first (postTime, then creation order), at most `limit` with start <= postTime <=
+        end (§3.8, §7.9). `status` matches the reported status (overrides included). `reported=False` gives the
+        engine's truth instead: real status, no overrides, per-fill reading, nulls."""
         accounts = [acct] if acct is not None else list(self.accounts.values())
         rows = []
         for account in accounts:
@@ -636,11 +815,14 @@ class Engine:
                 if ((ids is None or order.id in ids) and (nonce is None or order.nonce == nonce)
                         and (symbol is None or order.symbol == symbol)
                         and (order_type is None or order.order_type == order_type)
-                        and (status is None or order.status == status)
+                        and (status is None or (order.reported_status if reported else order.status) == status)
                         and (start is None or order.post_time >= start) and (end is None or order.post_time <= end)):
                     rows.append(order)
-        rows.sort(key=lambda o: o.post_time, reverse=True)
-        return [o.render() for o in rows[:limit]]
+        rows.sort(key=lambda o: (o.post_time, o.seq), reverse=True)
+        if not reported:
+            return [o.render(reported=False) for o in rows[:limit]]
+        reading, zero_for_null = self.faults.last_filled_reading, self.faults.zero_for_null
+        return [o.render(reading, zero_for_null) for o in rows[:limit]]
 
     @staticmethod
     def filter_rows(rows: Iterable, ids: Optional[Set[str]] = None, nonce: Optional[int] = None,

@@ -1,7 +1,9 @@
-"""Named, seeded fault switches (docs/vest-protocol.md §5.1 frames, §6.5 rate limits, §3.12 envelopes).
+"""Named, seeded fault switches (docs/vest-protocol.md §5.1 frames, §6.5 rate limits, §3.12 envelopes) and the
+switches that pick one reading where Vest's docs leave the venue's behaviour open (§7.11, §7.12).
 
 Every random decision draws from a stream seeded by `seed`, so a run with the same switches, seed and request
-sequence is reproducible. `set(...)` reseeds the streams whenever `seed` is passed.
+sequence is reproducible. `set(...)` reseeds the streams whenever `seed` is passed. Counting switches
+(`drop_order_response`, `garble_cancel_response`, `fail_order_queries`) count down as they fire.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Any, Dict, Iterable, Optional, Set
 FRAME_MODES = ("text", "binary", "brotli")
 ERROR_ENVELOPES = ("plain", "detail")
 WS_DROP_TARGETS = ("both", "public", "private")
+LAST_FILLED_READINGS = ("per_fill", "cumulative")
+GARBLED_BODY = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 @dataclass
@@ -27,6 +31,17 @@ class Faults:
     * private_event_drop_rate / private_event_duplicate_rate: per account_private message delivery.
     * error_envelope: "plain" {"code","msg"} or "detail" {"detail":{"code","msg"}}.
     * halted_symbols: symbols reported as HALT; orders on them fail with 1148.
+    * garble_cancel_response: the next N `POST /orders/cancel` get HTTP 200 with an HTML body (text/html); the
+      cancel is not executed.
+    * fail_order_queries: the next N `GET /orders` get HTTP 503 with a plain-text body.
+    * account_without_positions: `GET /account` omits the `positions` field.
+
+    Venue readings (not faults; the defaults are the simulator's original behaviour):
+
+    * partial_fill_chunks: an executing order fills in this many equal chunks, one per processing pass.
+    * last_filled_reading: "per_fill" (lastFilledSize/Price = the latest chunk) or "cumulative" (executed size so
+      far / average price so far), in ORDER events and `GET /orders` rows alike.
+    * zero_for_null: orders without fills carry "0" decimals (and lastFilledTime 0) where the docs say null.
     """
 
     seed: int = 0
@@ -43,6 +58,12 @@ class Faults:
     private_event_duplicate_rate: float = 0.0
     error_envelope: str = "plain"
     halted_symbols: Set[str] = field(default_factory=set)
+    garble_cancel_response: int = 0
+    fail_order_queries: int = 0
+    account_without_positions: bool = False
+    partial_fill_chunks: int = 1
+    last_filled_reading: str = "per_fill"
+    zero_for_null: bool = False
 
     def __post_init__(self) -> None:
         self._reseed()
@@ -86,6 +107,13 @@ class Faults:
                 raise ValueError(f"{name} must be within [0, 1]")
         if not (self.http_error_status == 429 or 500 <= self.http_error_status <= 599):
             raise ValueError("http_error_status must be 429 or 5xx")
+        if self.last_filled_reading not in LAST_FILLED_READINGS:
+            raise ValueError(f"last_filled_reading must be one of {LAST_FILLED_READINGS}")
+        for name, minimum in (("partial_fill_chunks", 1), ("drop_order_response", 0), ("garble_cancel_response", 0),
+                              ("fail_order_queries", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}")
 
     def snapshot(self) -> Dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -100,8 +128,18 @@ class Faults:
         return None
 
     def take_order_response_drop(self) -> bool:
-        if self.drop_order_response > 0:
-            self.drop_order_response -= 1
+        return self._take("drop_order_response")
+
+    def take_cancel_garble(self) -> bool:
+        return self._take("garble_cancel_response")
+
+    def take_order_query_failure(self) -> bool:
+        return self._take("fail_order_queries")
+
+    def _take(self, name: str) -> bool:
+        """Count one use of a counting switch; True if it fired."""
+        if getattr(self, name) > 0:
+            setattr(self, name, getattr(self, name) - 1)
             return True
         return False
 

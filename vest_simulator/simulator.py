@@ -26,6 +26,7 @@ from .faults import Faults
 from .market import Market, SymbolSpec, resolve_specs
 from .models import Fill
 from .signatures import DEV_ROUTER, address_of, to_checksum
+from .util import fmt
 from .ws import Hub
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ class VestSimulator:
         specs: List[SymbolSpec] = resolve_specs(symbols, start_prices)
         self.market = Market(specs, seed, self.now_ms, history_minutes, halted_symbols,
                              extra_halted=lambda: self.faults.halted_symbols)
-        self.engine = Engine(self.market, self.now_ms, seed, routers, account_groups, register_account_group)
+        self.engine = Engine(self.market, self.now_ms, seed, routers, account_groups, register_account_group,
+                             faults=self.faults)
         self.hub = Hub(self.engine, self.faults)
         self.engine.on_private = self.hub.publish_private
         self.engine.wants_private = self.hub.has_private_listener
@@ -170,12 +172,70 @@ class VestSimulator:
         """Credit USDC collateral (TRANSFER DEPOSIT row + private event)."""
         self.engine.fund(primary_address, Decimal(amount))
 
-    def orders(self, primary_address: Optional[str] = None) -> List[dict]:
+    def orders(self, primary_address: Optional[str] = None, reported: bool = False) -> List[dict]:
+        """Every order of the account (all accounts if None), newest first, as venue truth: `GET /orders` rows
+        with the real status, per-fill `lastFilled*`, nulls, no overrides, plus `executedSize` (size executed so
+        far), `fillCount` (executions so far) and `external` (placed by `place_order`/`liquidate`).
+        `reported=True`: the rows exactly as `GET /orders` shows them now (switches and overrides applied)."""
         acct = self._account(primary_address)
-        return self.engine.query_orders(acct, limit=1 << 62)
+        rows = self.engine.query_orders(acct, limit=1 << 62, reported=reported)
+        if not reported:
+            accounts = [acct] if acct is not None else self.engine.accounts.values()
+            orders = {order_id: order for account in accounts for order_id, order in account.orders.items()}
+            for row in rows:
+                order = orders[row["id"]]
+                row.update(executedSize=fmt(order.filled_size, order.spec.size_decimals),
+                           fillCount=order.fill_count, external=order.external)
+        return rows
 
     def fills(self, primary_address: Optional[str] = None) -> List[Fill]:
+        """Every execution (one per chunk), oldest first."""
         return self.engine.fills(self._account(primary_address))
+
+    def positions(self, primary_address: str) -> Dict[str, Decimal]:
+        """Signed position size per symbol (long > 0); flat markets are absent."""
+        acct = self._account(primary_address)
+        return {symbol: position.size for symbol, position in acct.positions.items() if position.size}
+
+    # ---- other clients, the venue, presentation overrides (docs/vest-protocol.md §7.12) --------------------
+    def place_order(self, primary_address: str, symbol: str, is_buy: bool, size: Any, order_type: str = "LIMIT",
+                    limit_price: Any = None, reduce_only: bool = False, nonce: Optional[int] = None) -> str:
+        """An order of another client of the account (Vest's web UI, a second API key): NEW event at once, then
+        executed on the next loop iteration (or the next `step()`) exactly like a signed order. Its nonce comes
+        from a band no time-based client reaches (>= 10**15) unless `nonce` is given; it does not move
+        `lastNonce`. Raises VestError for what a signed order would be refused for. Returns the order id."""
+        acct = self._account(primary_address)
+        order_id = self.engine.place_external_order(acct, symbol, is_buy, size, order_type, limit_price,
+                                                    reduce_only, nonce)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no running loop: the next step() / engine.process_pending() executes it
+            return order_id
+        self.schedule_processing()
+        return order_id
+
+    def liquidate(self, primary_address: str, symbol: str, penalty: Decimal = Decimal(0),
+                  reject_open_orders: bool = False) -> str:
+        """Close the account's position in `symbol` at the mark with a LIQUIDATION order: one FILLED ORDER event,
+        a fill, position and balance updated. Returns the order id; ValueError without a position."""
+        return self.engine.liquidate(self._account(primary_address), symbol, Decimal(penalty), reject_open_orders)
+
+    def override_order_status(self, order_id: str, status: str, emit: bool = False) -> None:
+        """`GET /orders` rows and later ORDER events of the order report `status` (any string, e.g. "EXPIRED");
+        the order itself is unchanged. `emit=True` also pushes an ORDER event now."""
+        self.engine.override_order_status(order_id, status, emit)
+
+    def clear_order_status_override(self, order_id: str) -> None:
+        self.engine.override_order_status(order_id, None)
+
+    def override_order_fields(self, order_id: str, events: bool = False, emit: bool = False, **fields: Any) -> None:
+        """Wire fields of the order's `GET /orders` rows replaced or added as given, e.g.
+        `override_order_fields(oid, lastFilledSize="5.0000")` (a fill larger than the order); `events=True` also
+        in its later ORDER events, `emit=True` pushes one now. Replaces the order's earlier field overrides."""
+        self.engine.override_order_fields(order_id, fields, events, emit)
+
+    def clear_order_field_overrides(self, order_id: str) -> None:
+        self.engine.override_order_fields(order_id, {})
 
     def _account(self, primary_address: Optional[str]) -> Any:
         if primary_address is None:

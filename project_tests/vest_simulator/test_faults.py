@@ -10,6 +10,7 @@ import brotli
 from vest_simulator import Faults
 
 from .base import SimTestCase
+from .signing import SIGNING_KEY, cancel_body
 
 
 class FaultObjectTests(unittest.TestCase):
@@ -137,3 +138,69 @@ class WsFaultTests(SimTestCase):
         events = [await self.next_order_event(ws) for _ in range(4)]
         self.assertEqual({order_id}, {e["id"] for e in events})  # the first order's events were dropped
         self.assertEqual(["NEW", "NEW", "FILLED", "FILLED"], [e["status"] for e in events])
+
+
+class ReadingSwitchValidationTests(unittest.TestCase):
+    def test_new_switches_validate_and_reset(self) -> None:
+        for bad in ({"last_filled_reading": "average"}, {"partial_fill_chunks": 0}, {"partial_fill_chunks": 1.5},
+                    {"fail_order_queries": -1}, {"garble_cancel_response": True}):
+            with self.assertRaises(ValueError, msg=bad):
+                Faults().set(**bad)
+        faults = Faults().set(partial_fill_chunks=4, last_filled_reading="cumulative", zero_for_null=True,
+                              garble_cancel_response=1, fail_order_queries=2, account_without_positions=True)
+        snapshot = faults.snapshot()
+        self.assertEqual((4, "cumulative", True, 1, 2, True),
+                         tuple(snapshot[k] for k in ("partial_fill_chunks", "last_filled_reading", "zero_for_null",
+                                                     "garble_cancel_response", "fail_order_queries",
+                                                     "account_without_positions")))
+        faults.reset()
+        self.assertEqual((1, "per_fill", False, 0, 0, False),
+                         (faults.partial_fill_chunks, faults.last_filled_reading, faults.zero_for_null,
+                          faults.garble_cancel_response, faults.fail_order_queries, faults.account_without_positions))
+
+
+class AnswerFaultTests(SimTestCase):
+    async def test_garble_cancel_response(self) -> None:
+        order_id = await self.place_ok(order_type="LIMIT", limit_price="60000.0")
+        self.sim.faults.set(garble_cancel_response=2)
+        for _ in range(2):
+            time, nonce = self.sim.now_ms(), self.nonce()
+            async with self.session.post(self.sim.rest_url + "/orders/cancel", params={"time": time, "nonce": nonce},
+                                         json=cancel_body(SIGNING_KEY, time=time, nonce=nonce, order_id=order_id),
+                                         headers=self.headers()) as resp:
+                body = await resp.text()
+                self.assertEqual((200, "text/html"), (resp.status, resp.content_type))
+            self.assertTrue(body.startswith("<html>") and body.endswith("</html>"), body)
+            self.assertEqual("NEW", self.order(order_id)["status"])  # the cancel was not executed
+        self.assertEqual(0, self.sim.faults.garble_cancel_response)
+        self.assertEqual((200, {"id": order_id}), await self.cancel(order_id))
+        self.assertEqual("CANCELLED", self.order(order_id)["status"])
+
+    async def test_fail_order_queries(self) -> None:
+        order_id = await self.place_ok()
+        self.sim.faults.set(fail_order_queries=2)
+        self.assertEqual((503, "Service Unavailable"), await self.call("GET", "/orders", params={"id": order_id}))
+        self.assertEqual((503, "Service Unavailable"), await self.call("GET", "/orders"))
+        self.assertEqual(200, (await self.call("GET", "/account"))[0])  # other routes are not affected
+        status, rows = await self.call("GET", "/orders", params={"id": order_id})
+        self.assertEqual((200, [order_id]), (status, [r["id"] for r in rows]))
+        self.assertEqual(3, self.sim.request_counts[("GET", "/v2/orders")])
+
+    async def test_account_without_positions(self) -> None:
+        await self.place_ok()
+        self.assertEqual(1, len((await self.call("GET", "/account"))[1]["positions"]))
+        self.sim.faults.set(account_without_positions=True)
+        status, account = await self.call("GET", "/account")
+        self.assertEqual(200, status)
+        self.assertNotIn("positions", account)
+        self.assertEqual("USDC", account["balances"][0]["asset"])
+
+    async def test_switches_through_the_control_route(self) -> None:
+        url = f"http://{self.sim.host}:{self.sim.port}/_sim/faults"
+        async with self.session.post(url, json={"partial_fill_chunks": 2, "last_filled_reading": "cumulative",
+                                                "zero_for_null": True}) as resp:
+            self.assertEqual(2, (await resp.json())["partial_fill_chunks"])
+        order_id = await self.place_ok()
+        self.assertEqual("PARTIALLY_FILLED", self.order(order_id)["status"])
+        async with self.session.post(url, json={"last_filled_reading": "sum"}) as resp:
+            self.assertEqual(400, resp.status)

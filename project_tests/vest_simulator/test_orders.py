@@ -267,3 +267,49 @@ class EngineTests(SimTestCase):
         post_times = sorted(r["postTime"] for r in rows)
         self.assertEqual([], (await get(endTime=post_times[0] - 1))[1])
         self.assertEqual(4, len((await get(startTime=post_times[0], time=self.sim.now_ms()))[1]))
+
+
+class OrderListingTests(SimTestCase):
+    """GET /orders as a start-up listing of open orders (docs/vest-protocol.md §3.8, §7.9)."""
+
+    async def get(self, **params: object) -> list:
+        status, rows = await self.call("GET", "/orders", params={k: str(v) for k, v in params.items()})
+        self.assertEqual(200, status, rows)
+        return rows
+
+    async def test_newest_first_with_limit_even_within_one_millisecond(self) -> None:
+        frozen = self.sim.now_ms()
+        self.sim.engine.clock = lambda: frozen  # every order gets the same postTime
+        ids = [await self.place_ok(order_type="LIMIT", limit_price=f"6000{i}.0") for i in range(4)]
+        filled = await self.place_ok()
+        self.assertEqual([filled] + ids[::-1], [r["id"] for r in await self.get()])
+        self.assertEqual(ids[:1:-1], [r["id"] for r in await self.get(status="NEW", limit=2)])
+        nonce = self.order(ids[1])["nonce"]
+        self.assertEqual([ids[1]], [r["id"] for r in await self.get(status="NEW", limit=1, nonce=nonce)])
+
+    async def test_open_orders_by_status_time_window_and_combined_filters(self) -> None:
+        self.sim.faults.set(partial_fill_chunks=2)
+        resting = await self.place_ok(order_type="LIMIT", limit_price="60000.0")
+        self.sim.clock_offset_ms += 10
+        partial = await self.place_ok()
+        self.sim.clock_offset_ms += 10
+        eth = await self.place_ok(symbol="ETH-PERP", size="0.100", order_type="LIMIT", limit_price="3000.00")
+        times = {order_id: self.order(order_id)["postTime"] for order_id in (resting, partial, eth)}
+        self.assertEqual([eth, resting], [r["id"] for r in await self.get(status="NEW")])
+        self.assertEqual([partial], [r["id"] for r in await self.get(status="PARTIALLY_FILLED")])
+        self.assertEqual([resting], [r["id"] for r in await self.get(status="NEW", symbol="BTC-PERP")])
+        self.assertEqual([eth], [r["id"] for r in await self.get(status="NEW", orderType="LIMIT",
+                                                                 startTime=times[partial])])
+        self.assertEqual([partial, resting], [r["id"] for r in await self.get(endTime=times[partial])])
+        self.assertEqual([partial], [r["id"] for r in await self.get(startTime=times[partial],
+                                                                     endTime=times[partial])])
+        self.assertEqual([resting], [r["id"] for r in await self.get(id=f"{resting},0x{'0' * 64}")])
+        self.assertEqual([], await self.get(orderType="STOP_LOSS"))
+        self.assertEqual([], await self.get(nonce=1))
+        self.assert_error(await self.call("GET", "/orders", params={"limit": "1001"}), 1130)
+        self.assert_error(await self.call("GET", "/orders", params={"limit": "0"}), 1130)
+        self.assert_error(await self.call("GET", "/orders", params={"symbol": "DOGE-PERP"}), 1121)
+        status, body = await self.call("GET", "/orders", params={"nonce": "abc"})
+        self.assertEqual((422, ["query", "nonce"]), (status, body["detail"][0]["loc"]))
+        self.sim.step()
+        self.assertEqual([partial], [r["id"] for r in await self.get(status="FILLED")])
