@@ -799,7 +799,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     def _reconcile_with_venue(self):
         """At start-up and after a private-stream gap. Orders this bot signed that Hummingbot does not track (a crash
         between signing and the answer, a restart) are tracked again, to be resolved by the poll that starts now and
-        cancelled if Vest shows them open; then the account's open orders are reviewed (§3.8)."""
+        cancelled if Vest shows them open; then the account's open orders are reviewed (§3.13)."""
         journal = self.order_journal
         for placed in journal.unfinished() if journal is not None else []:
             if self._order_tracker.fetch_order(placed.client_order_id) is None:

@@ -1,6 +1,6 @@
 """The orders this bot has signed, kept in Hummingbot's data folder, so that no order of the bot can stay on Vest
 unknown to it: not after a lost answer, not after a crash between signing and the answer (docs/vest-protocol.md
-§3.6: Vest has no client order id; our client id carries the signed nonce).
+§3.13; §3.6: Vest has no client order id, our client id carries the signed nonce).
 
 One JSON line per fact, flushed before the order is sent: placed (with what the order is), Vest's id once known,
 finished once Vest confirmed a final state or the order can no longer reach Vest. A process killed at any point
