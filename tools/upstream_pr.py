@@ -153,8 +153,13 @@ Vest's API: https://docs.vestmarkets.com/vest-api.
 - Signed actions (orders, cancels) follow Vest's scheme: `abi.encode` -> keccak256 -> EIP-191 personal sign.
   Vest has no client order id, so the client id carries the signed nonce: an order whose answer was lost is
   found again by nonce, never resent.
-- Order status is polled 50 orders per `GET /orders?id=...`; after a private-stream reconnection the connector
-  polls at once; 429s, 5xx and timeouts never count towards "order not found".
+- Execution reconciliation: every order is written to a small journal in Hummingbot's data folder before it is
+  sent; at start-up and after every private-stream reconnection, orders of the bot that Hummingbot does not track
+  are taken back (fills reported, open ones cancelled) and the account's open orders reviewed. Fills are booked
+  from Vest's cumulative order state, so repeated, late or missed events neither double-count nor lose a fill; an
+  order whose answer was lost stays pending until Vest shows it or its signed validity window has passed.
+- Order status is polled 50 orders per `GET /orders?id=...`, each row read on its own; 429s, 5xx and timeouts
+  never count towards "order not found".
 - Every Vest error becomes `VestAPIError(code, name)`; rejected orders fail with Vest's code and name.
 - Depth pushes are full snapshots (no sequence numbers) and are applied as snapshots.
 

@@ -173,6 +173,18 @@ ERROR_CODES: Dict[int, str] = {
     5010: "TRANSFER_DUPLICATE",
     5013: "TRANSFER_EXECUTION_FAILED",
 }
+# What to do about the refusals a user can fix, shown beside Vest's code and name.
+ERROR_HINTS: Dict[int, str] = {
+    1002: "The API key is unknown to Vest: run vest-register and connect again with the three values it prints.",
+    1022: "The signing key is not the one registered for this API key, or it expired: run vest-register and "
+          "connect again with the three values it prints.",
+    1146: "The account group is wrong: use the accGroup printed by vest-register.",
+    1148: "The market is closed.",
+    3024: "The market is closed.",
+    3002: "Not enough margin: reduce the size, add collateral or raise the leverage.",
+}
+# An order id no order can have: a signed cancel of it checks the signature without any effect (3017).
+NO_SUCH_ORDER_ID = "0x" + "0" * 64
 # The codes the connector acts on (classified by code, never by message text).
 ERROR_INVALID_LISTEN_KEY = 1125
 ERROR_ORDER_NOT_FOUND = 3017

@@ -155,7 +155,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             domain: str = CONSTANTS.DOMAIN,
             market_order_slippage: Decimal = CONSTANTS.DEFAULT_MARKET_SLIPPAGE,
     ):
-        self._api_key = _secret_text(vest_perpetual_api_key)
+        self._api_key = _secret_text(vest_perpetual_api_key).strip()
         self._account_group = utils.validate_account_group(vest_perpetual_account_group or 0)
         self._auth = VestPerpetualAuth(api_key=self._api_key,
                                        signing_private_key=_secret_text(vest_perpetual_signing_private_key),
@@ -176,6 +176,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._adopted_orders: Set[str] = set()
         self._reported_foreign_orders: Set[str] = set()
         self._unreadable_rows: Set[str] = set()  # ids whose last row could not be read (logged once)
+        self._signing_key_verified = False
         self._account_refresh_task: Optional[asyncio.Task] = None
         self._clock_sample_account: Optional[Tuple[float, VestAccount]] = None  # (monotonic time, answer)
         self._pair_by_listed_symbol: Dict[str, str] = {}  # every listed market, halted ones too
@@ -493,6 +494,24 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     def _journal_finished(self, nonce: Optional[int], outcome: str = "venue"):
         if self.order_journal is not None and nonce is not None:
             self.order_journal.record_finished(nonce, outcome)
+
+    def _on_order_failure(self, order_id: str, trading_pair: str, amount: Decimal, trade_type: TradeType,
+                          order_type: OrderType, price: Optional[Decimal], exception: Exception, **kwargs):
+        """Vest's refusals are shown with Vest's code and name (and what to do, when known) where the user looks,
+        instead of Hummingbot's generic "Check API key and network connection"."""
+        if not isinstance(exception, VestAPIError):
+            return super()._on_order_failure(order_id=order_id, trading_pair=trading_pair, amount=amount,
+                                             trade_type=trade_type, order_type=order_type, price=price,
+                                             exception=exception, **kwargs)
+        hint = CONSTANTS.ERROR_HINTS.get(exception.code, "")
+        self.logger().network(
+            f"Error submitting {trade_type.name.lower()} {order_type.name.upper()} order to {self.name_cap} for "
+            f"{amount} {trading_pair} {price}.", exc_info=True,
+            app_warning_msg=f"Vest refused the {trade_type.name} order on {trading_pair}: {exception.code} "
+                            f"{exception.name}. {hint}".rstrip())
+        self._order_tracker.process_order_update(OrderUpdate(
+            client_order_id=order_id, trading_pair=trading_pair, update_timestamp=self.current_timestamp,
+            new_state=OrderState.FAILED, misc_updates={"error_type": exception.name, "error_message": str(exception)}))
 
     def _market_order_worst_price(self, trading_pair: str, is_buy: bool) -> Decimal:
         """§3.6/§6.2: a MARKET order signs a worst price: mark x (1 ± slippage cap); Vest rejects worse fills
@@ -832,7 +851,29 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         await safe_gather(self._update_account(reuse_clock_sample=True), self._update_order_status())
 
     async def _update_balances(self):
+        """Hummingbot's `connect` and `balance` check credentials with this call on a non-trading instance: there,
+        the first call also verifies the signing key, so a wrong key fails `connect` instead of every order."""
+        if not (self.is_trading_required or self._signing_key_verified):
+            await self._verify_signing_key()
         await self._update_account()
+
+    async def _verify_signing_key(self):
+        """A signed cancel of an order that cannot exist has no effect: Vest answers 3017 ORDER_NOT_FOUND when the
+        signature recovers the signer registered for the API key, 1022 INVALID_SIGNATURE when not (§3.7)."""
+        if self._auth.signer_address is None:
+            return
+        action = CancelAction(time=self._now_ms(), nonce=self._nonces.next(), order_id=CONSTANTS.NO_SUCH_ORDER_ID)
+        try:
+            await self._api_post(path_url=CONSTANTS.CANCEL_ORDER_PATH_URL, params={
+                "time": action.time, "nonce": action.nonce}, data=self._auth.signed_body(action), is_auth_required=True)
+        except VestAPIError as error:
+            if error.code == CONSTANTS.ERROR_ORDER_NOT_FOUND:
+                self._signing_key_verified = True
+                return
+            hint = CONSTANTS.ERROR_HINTS.get(error.code)
+            raise VestAPIError(error.code, f"{error.message}. {hint}" if hint else error.message,
+                               error.http_status) from None
+        self._signing_key_verified = True  # an answer without error: Vest accepted the signature
 
     async def _update_positions(self):
         await self._update_account()

@@ -25,8 +25,11 @@ DEFAULT_FEES = TradeFeeSchema(
     buy_percent_fee_deducted_from_returns=True,
 )
 
-_PRIVATE_KEY_PATTERN = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_PRIVATE_KEY_PATTERN = re.compile(r"^(0x)?([0-9a-fA-F]{64})$")
+_SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # noqa: mock
 _ENCRYPTED_SECRET_PREFIX = b'{"crypto"'  # eth-keyfile JSON, as written by Hummingbot's Security
+# §1.3: Vest's docs give no range; the groups seen in use are 0-9. A larger number is a typo, refused at `connect`.
+ACCOUNT_GROUP_MAX = 9
 
 
 def validate_account_group(value: Any) -> int:
@@ -36,9 +39,18 @@ def validate_account_group(value: Any) -> int:
     except (TypeError, ValueError):
         raise ValueError("The account group must be a whole number (the accGroup returned at registration, "
                          "usually 0).") from None
-    if group < 0:
-        raise ValueError("The account group must be 0 or greater.")
+    if not 0 <= group <= ACCOUNT_GROUP_MAX:
+        raise ValueError(f"The account group must be between 0 and {ACCOUNT_GROUP_MAX} (the accGroup returned at "
+                         f"registration, usually 0).")
     return group
+
+
+def validate_api_key(value: Any) -> str:
+    """Surrounding whitespace (a pasted line break) is dropped; whitespace inside cannot belong to a key."""
+    text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value or "")).strip()
+    if any(character.isspace() for character in text):
+        raise ValueError("The API key must not contain spaces or line breaks; paste it again as one word.")
+    return text
 
 
 def _is_hummingbot_encrypted(text: str) -> bool:
@@ -50,12 +62,19 @@ def _is_hummingbot_encrypted(text: str) -> bool:
         return False
 
 
-def validate_signing_key(value: Any) -> Any:
-    """Checks the shape of a private key without echoing it (empty is allowed for non-trading instances)."""
+def validate_signing_key(value: Any) -> str:
+    """A secp256k1 private key (64 hex digits, optionally 0x, between 1 and the curve order), checked without
+    echoing it; empty is allowed for non-trading instances."""
     text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value or "")).strip()
-    if text and not _PRIVATE_KEY_PATTERN.match(text) and not _is_hummingbot_encrypted(text):
+    if not text or _is_hummingbot_encrypted(text):
+        return text
+    match = _PRIVATE_KEY_PATTERN.match(text)
+    if match is None:
         raise ValueError("The signing private key must be 64 hex characters, optionally prefixed with 0x.")
-    return value
+    if not 0 < int(match.group(2), 16) < _SECP256K1_ORDER:
+        raise ValueError("The signing private key is not a valid secp256k1 key (it must be between 1 and the curve "
+                         "order); use the key printed by vest-register.")
+    return text
 
 
 def _connect_key(prompt: str, secure: bool):
@@ -76,6 +95,8 @@ class _VestConfigMapBase(BaseConnectorConfigMap):
             return validate_account_group(value)
         if info.field_name.endswith("_signing_private_key"):
             return validate_signing_key(value)
+        if info.field_name.endswith("_api_key"):
+            return validate_api_key(value)
         return value
 
 

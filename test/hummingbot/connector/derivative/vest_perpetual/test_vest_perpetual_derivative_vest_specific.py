@@ -434,7 +434,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             self.assertEqual([], calls(mock, "GET", url_with_query(CONSTANTS.ORDERS_PATH_URL)))
         failure: MarketOrderFailureEvent = self.events_of(MarketEvent.OrderFailure)[0]
         self.assertEqual(order_id, failure.order_id)
-        self.assertEqual("VestAPIError", failure.error_type)
+        self.assertEqual("MARGIN_CHECK_FAILED", failure.error_type)  # Vest's name, where the user looks
         self.assertIn("3002 MARGIN_CHECK_FAILED", failure.error_message)
         self.assertNotIn(order_id, self.exchange.in_flight_orders)
 
@@ -732,6 +732,42 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                          requested)
         self.assertEqual({orders[1].client_order_id: 1}, self.exchange._order_tracker._order_not_found_records)
         self.assertTrue(all(order.is_open for order in orders))
+
+    # =========================================================================================== credentials
+    async def test_connect_verifies_the_signing_key_with_a_cancel_that_cannot_cancel_anything(self):
+        # Hummingbot's `connect` and `balance` build a non-trading instance and call _update_balances.
+        exchange = self.create_exchange(observe=False, trading_required=False)
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            mock.post(url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL), status=400,
+                      body=error_body(3017, "Order already processed or cancelled"))
+            await exchange._update_balances()
+            await exchange._update_balances()  # verified once per instance
+            cancels = calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL))
+        self.assertEqual(1, len(cancels))
+        body = json.loads(cancels[0].kwargs["data"])
+        self.assertEqual(CONSTANTS.NO_SUCH_ORDER_ID, body["order"]["id"])
+        self.assertEqual(SIGNER_ADDRESS, recover_cancel_signer(body["order"], body["signature"]))
+        self.assertEqual(Decimal("2000"), exchange.get_balance("USDC"))
+
+    async def test_connect_fails_with_what_to_do_when_the_signing_key_is_not_the_registered_one(self):
+        exchange = self.create_exchange(observe=False, trading_required=False)
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            mock.post(url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL), status=400,
+                      body=error_body(1022, "Invalid signature"))
+            with self.assertRaises(VestAPIError) as caught:
+                await exchange._update_balances()
+        self.assertEqual((1022, "INVALID_SIGNATURE"), (caught.exception.code, caught.exception.name))
+        self.assertIn("The signing key is not the one registered for this API key", str(caught.exception))
+        self.assertIn("run vest-register", str(caught.exception))
+        self.assertNotIn(SIGNING_KEY[2:], str(caught.exception))
+
+    async def test_a_trading_instance_does_not_spend_a_request_on_the_check(self):
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            await self.exchange._update_balances()
+            self.assertEqual([], calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL)))
 
     # =========================================================================================== reconciliation
     def journal_of_a_previous_run(self, *nonces: int):

@@ -35,25 +35,39 @@ class ValidatorTest(unittest.TestCase):
     def test_account_group_accepts_whole_numbers(self):
         self.assertEqual(0, utils.validate_account_group(0))
         self.assertEqual(3, utils.validate_account_group("3"))
-        self.assertEqual(12, utils.validate_account_group(" 12 "))
+        self.assertEqual(9, utils.validate_account_group(" 9 "))
 
     def test_account_group_rejects_bad_values_readably(self):
         for bad in ("abc", "1.5", "", None, "restserver0"):
             with self.assertRaisesRegex(ValueError, "whole number"):
                 utils.validate_account_group(bad)
-        with self.assertRaisesRegex(ValueError, "0 or greater"):
-            utils.validate_account_group(-1)
+        for out_of_range in (-1, 10, 99999):  # §1.3: the groups in use are 0-9
+            with self.assertRaisesRegex(ValueError, "between 0 and 9"):
+                utils.validate_account_group(out_of_range)
+
+    def test_api_key_is_trimmed_and_inner_whitespace_refused(self):
+        self.assertEqual(API_KEY, utils.validate_api_key(f"  {API_KEY}\n"))
+        self.assertEqual(API_KEY, utils.validate_api_key(SecretStr(f"{API_KEY}\r\n")))
+        for bad in (f"{API_KEY[:5]} {API_KEY[5:]}", f"{API_KEY[:5]}\n{API_KEY[5:]}"):
+            with self.assertRaisesRegex(ValueError, "must not contain spaces or line breaks") as caught:
+                utils.validate_api_key(bad)
+            self.assertNotIn(API_KEY[5:], str(caught.exception))
 
     def test_signing_key_shapes(self):
         self.assertEqual(GOOD_KEY, utils.validate_signing_key(GOOD_KEY))
         self.assertEqual(GOOD_KEY[2:], utils.validate_signing_key(GOOD_KEY[2:]))
         self.assertEqual("", utils.validate_signing_key(""))  # non-trading instances
-        secret = SecretStr(GOOD_KEY)
-        self.assertIs(secret, utils.validate_signing_key(secret))
+        self.assertEqual(GOOD_KEY, utils.validate_signing_key(SecretStr(f" {GOOD_KEY}\n")))
         for bad in (FAKE_SECRET, GOOD_KEY[:-2], GOOD_KEY + "00", "0x" + "g" * 64, SecretStr(FAKE_SECRET)):
             with self.assertRaisesRegex(ValueError, "64 hex characters") as caught:
                 utils.validate_signing_key(bad)
             self.assertNotIn("sekrit", str(caught.exception))
+        # Well-formed but not a secp256k1 key: zero, the curve order and above.
+        for bad in ("0x" + "0" * 64, "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141",  # noqa: mock
+                    "f" * 64):
+            with self.assertRaisesRegex(ValueError, "not a valid secp256k1 key") as caught:
+                utils.validate_signing_key(bad)
+            self.assertNotIn(bad[-20:], str(caught.exception))
 
     def test_signing_key_in_hummingbot_encrypted_form_passes(self):
         """Hummingbot validates a stored config file before decrypting it (Security.login)."""
@@ -81,11 +95,19 @@ class ConfigMapTest(unittest.TestCase):
         for make, field in ((_prod, "vest_perpetual_account_group"),
                             (_testnet, "vest_perpetual_testnet_account_group")):
             with self.assertRaises(ValidationError) as caught:
-                make(**{field: -4})
-            self.assertIn("0 or greater", str(caught.exception))
+                make(**{field: 99999})
+            self.assertIn("between 0 and 9", str(caught.exception))
             with self.assertRaises(ValidationError) as caught:
                 make(**{field: "two"})
             self.assertIn("whole number", str(caught.exception))
+
+    def test_api_key_pasted_with_a_line_break_is_kept_without_it(self):
+        config = _prod(vest_perpetual_api_key=f"{API_KEY}\n")
+        self.assertEqual(API_KEY, config.vest_perpetual_api_key.get_secret_value())
+        with self.assertRaises(ValidationError) as caught:
+            _testnet(vest_perpetual_testnet_api_key=f"{API_KEY[:4]} {API_KEY[4:]}")
+        self.assertIn("must not contain spaces", str(caught.exception))
+        self.assertNotIn(API_KEY[4:], str(caught.exception))
 
     def test_malformed_signing_key_is_rejected_without_echo(self):
         for make, field in ((_prod, "vest_perpetual_signing_private_key"),
