@@ -94,7 +94,8 @@ class RegistrationTest(unittest.IsolatedAsyncioTestCase):
                        rest_url: Optional[str] = None):
         """Runs main() in a worker thread (it owns its event loop) with the given key sources; returns the outcome."""
         environ = {key: value for key, value in os.environ.items() if key != registration.PRIMARY_KEY_ENV_VAR}
-        environ[CONSTANTS.REST_URL_ENV_VAR] = rest_url or self.base_url
+        for domain_env_vars in CONSTANTS.URL_OVERRIDE_ENV_VARS.values():  # both domains at the local server
+            environ[domain_env_vars["rest"]] = rest_url or self.base_url
         if env_key is not None:
             environ[registration.PRIMARY_KEY_ENV_VAR] = env_key
         stdout, stderr = io.StringIO(), io.StringIO()

@@ -21,9 +21,17 @@ WS_URLS: Dict[str, str] = {
     DOMAIN: "wss://ws-prod.hz.vestmarkets.com/ws-api",
     TESTNET_DOMAIN: "wss://ws-dev.hz.vestmarkets.com/ws-api",
 }
-# Point the connector at another venue (e.g. a local Vest simulator) without editing code.
+# Point one domain at another venue (e.g. a local Vest simulator) without editing code: signed orders and the API
+# key then go there, so the override is named in the log at start, and plain http/ws is refused but to loopback.
 REST_URL_ENV_VAR = "VEST_PERPETUAL_REST_URL"
 WS_URL_ENV_VAR = "VEST_PERPETUAL_WS_URL"
+TESTNET_REST_URL_ENV_VAR = "VEST_PERPETUAL_TESTNET_REST_URL"
+TESTNET_WS_URL_ENV_VAR = "VEST_PERPETUAL_TESTNET_WS_URL"
+URL_OVERRIDE_ENV_VARS: Dict[str, Dict[str, str]] = {
+    DOMAIN: {"rest": REST_URL_ENV_VAR, "ws": WS_URL_ENV_VAR},
+    TESTNET_DOMAIN: {"rest": TESTNET_REST_URL_ENV_VAR, "ws": TESTNET_WS_URL_ENV_VAR},
+}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # §1.3: account-group routing. REST carries a header, the WebSocket URL a query parameter (both spellings, §1.2).
 ACCOUNT_GROUP_HEADER = "xrestservermm"

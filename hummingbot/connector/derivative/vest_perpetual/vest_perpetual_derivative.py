@@ -341,6 +341,12 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     # --------------------------------------------------------------------------------------------- start / stop
     async def start_network(self):
+        for kind in ("rest", "ws"):
+            override = web_utils.url_override(self._domain, kind)
+            if override:
+                self.logger().warning(f"{CONSTANTS.URL_OVERRIDE_ENV_VARS[self._domain][kind]} is set: {self._domain} "
+                                      f"sends its {kind.upper()} traffic, with your API key and signed orders, to "
+                                      f"{override} instead of Vest.")
         await super().start_network()
         if self.is_trading_required:
             await self._seed_nonce()

@@ -3,11 +3,12 @@
 No signing and no payload parsing live here. Section numbers refer to docs/vest-protocol.md.
 """
 import asyncio
+import functools
 import itertools
 import os
 from decimal import Decimal
 from typing import Any, Awaitable, Callable, Coroutine, Dict, List, Optional
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -45,13 +46,31 @@ class VestPerpetualRESTPreProcessor(RESTPreProcessorBase):
 
 
 def rest_base_url(domain: str = CONSTANTS.DOMAIN) -> str:
-    """The REST base for a domain, or the `VEST_PERPETUAL_REST_URL` override (e.g. a local simulator)."""
-    return os.environ.get(CONSTANTS.REST_URL_ENV_VAR) or CONSTANTS.REST_URLS[domain]
+    """The REST base for a domain, or that domain's override (e.g. `VEST_PERPETUAL_REST_URL` for a simulator)."""
+    return url_override(domain, "rest") or CONSTANTS.REST_URLS[domain]
 
 
 def ws_base_url(domain: str = CONSTANTS.DOMAIN) -> str:
-    """The WebSocket base for a domain, or the `VEST_PERPETUAL_WS_URL` override."""
-    return os.environ.get(CONSTANTS.WS_URL_ENV_VAR) or CONSTANTS.WS_URLS[domain]
+    """The WebSocket base for a domain, or that domain's override (e.g. `VEST_PERPETUAL_WS_URL`)."""
+    return url_override(domain, "ws") or CONSTANTS.WS_URLS[domain]
+
+
+def url_override(domain: str, kind: str) -> Optional[str]:
+    """The URL an environment variable sets for one domain's "rest" or "ws" base, or None. Signed orders and the
+    API key follow it, so it must be https/wss, or http/ws to this machine only; raises ValueError otherwise."""
+    name = CONSTANTS.URL_OVERRIDE_ENV_VARS[domain][kind]
+    url = os.environ.get(name)
+    return _checked_override(name, url) if url else None
+
+
+@functools.lru_cache(maxsize=8)
+def _checked_override(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    secure, plain = ("https", "http") if name.endswith("_REST_URL") else ("wss", "ws")
+    if parts.scheme == secure or (parts.scheme == plain and parts.hostname in CONSTANTS.LOOPBACK_HOSTS):
+        return url
+    raise ValueError(f"{name}={url} is refused: the override must use {secure}://, or {plain}:// to this machine "
+                     f"(127.0.0.1 or localhost), because signed orders and the API key are sent there.")
 
 
 def public_rest_url(path_url: str, domain: str = CONSTANTS.DOMAIN) -> str:

@@ -324,6 +324,10 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             await self.exchange.stop_network()
             self.assertEqual(1, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_NONCE_PATH_URL))))
         self.assertEqual(10 ** 16 + 1, self.exchange._nonces.next())
+        # This suite points the domain at a closed local port: the start names the override.
+        self.assertTrue(self.is_logged("WARNING", "VEST_PERPETUAL_REST_URL is set: vest_perpetual sends its REST "
+                                                  "traffic, with your API key and signed orders, to "
+                                                  "http://127.0.0.1:9/v2 instead of Vest."))
 
     async def test_order_events_that_beat_the_post_answer_are_not_overwritten_by_open(self):
         # Vest fills or rejects a MARKET order at once: its ORDER event may arrive before the POST answer.

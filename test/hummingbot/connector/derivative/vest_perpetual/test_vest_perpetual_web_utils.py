@@ -38,8 +38,9 @@ NOW = 1_700_000_000.0
 
 
 def _without_overrides():
-    """An environment with neither override set, whatever the developer's shell exports."""
-    environ = {key: value for key, value in os.environ.items() if key not in (REST_ENV, WS_ENV)}
+    """An environment with no override set, whatever the developer's shell exports."""
+    names = {name for names in CONSTANTS.URL_OVERRIDE_ENV_VARS.values() for name in names.values()}
+    environ = {key: value for key, value in os.environ.items() if key not in names}
     return patch.dict(os.environ, environ, clear=True)
 
 
@@ -64,17 +65,35 @@ class RestUrlTest(unittest.TestCase):
             self.assertEqual("https://server-dev.hz.vestmarkets.com/v2/account",
                              web_utils.private_rest_url(CONSTANTS.ACCOUNT_PATH_URL, CONSTANTS.TESTNET_DOMAIN))
 
-    def test_rest_override_applies_to_every_domain(self):
+    def test_each_domain_has_its_own_override(self):
+        # One variable for every domain sent prod and testnet to the same place (the same account counted twice).
         with _without_overrides(), patch.dict(os.environ, {REST_ENV: "http://127.0.0.1:8123/v2"}):
-            for domain in (CONSTANTS.DOMAIN, CONSTANTS.TESTNET_DOMAIN):
-                self.assertEqual("http://127.0.0.1:8123/v2", web_utils.rest_base_url(domain))
-                self.assertEqual("http://127.0.0.1:8123/v2/depth",
-                                 web_utils.public_rest_url(CONSTANTS.DEPTH_PATH_URL, domain))
-                self.assertEqual("http://127.0.0.1:8123/v2/account/listenKey",
-                                 web_utils.private_rest_url(CONSTANTS.LISTEN_KEY_PATH_URL, domain))
-        # Unset again once the patch ends.
-        with _without_overrides():
+            self.assertEqual("http://127.0.0.1:8123/v2", web_utils.rest_base_url(CONSTANTS.DOMAIN))
+            self.assertEqual("http://127.0.0.1:8123/v2/depth", web_utils.public_rest_url(CONSTANTS.DEPTH_PATH_URL))
+            self.assertEqual("http://127.0.0.1:8123/v2/account/listenKey",
+                             web_utils.private_rest_url(CONSTANTS.LISTEN_KEY_PATH_URL))
+            self.assertEqual(CONSTANTS.REST_URLS[CONSTANTS.TESTNET_DOMAIN],
+                             web_utils.rest_base_url(CONSTANTS.TESTNET_DOMAIN))
+        with _without_overrides(), patch.dict(os.environ, {CONSTANTS.TESTNET_REST_URL_ENV_VAR: "https://example.org/v2",
+                                                           CONSTANTS.TESTNET_WS_URL_ENV_VAR: "wss://example.org/ws"}):
+            self.assertEqual("https://example.org/v2", web_utils.rest_base_url(CONSTANTS.TESTNET_DOMAIN))
+            self.assertTrue(web_utils.public_ws_url(CONSTANTS.TESTNET_DOMAIN).startswith("wss://example.org/ws?"))
+            self.assertEqual(CONSTANTS.REST_URLS[CONSTANTS.DOMAIN], web_utils.rest_base_url(CONSTANTS.DOMAIN))
+        with _without_overrides():  # unset again once the patch ends
             self.assertEqual(CONSTANTS.REST_URLS[CONSTANTS.DOMAIN], web_utils.rest_base_url())
+            self.assertIsNone(web_utils.url_override(CONSTANTS.DOMAIN, "rest"))
+
+    def test_plain_http_or_ws_to_another_machine_is_refused(self):
+        for name, url in ((REST_ENV, "http://10.0.0.5:8080/v2"), (WS_ENV, "ws://vest.example.org/ws-api"),
+                          (REST_ENV, "ftp://127.0.0.1/v2"), (REST_ENV, "wss://127.0.0.1/v2")):
+            with self.subTest(url=url), _without_overrides(), patch.dict(os.environ, {name: url}):
+                with self.assertRaisesRegex(ValueError, f"{name}=.* is refused: the override must use") as caught:
+                    web_utils.rest_base_url() if name == REST_ENV else web_utils.ws_base_url()
+                self.assertIn("signed orders and the API key are sent there", str(caught.exception))
+        for name, url in ((REST_ENV, "http://localhost:8765/v2"), (WS_ENV, "ws://[::1]:8765/ws-api"),
+                          (REST_ENV, "https://10.0.0.5/v2")):
+            with _without_overrides(), patch.dict(os.environ, {name: url}):
+                self.assertEqual(url, web_utils.url_override(CONSTANTS.DOMAIN, "rest" if name == REST_ENV else "ws"))
 
     def test_empty_override_falls_back_to_the_domain(self):
         with _without_overrides(), patch.dict(os.environ, {REST_ENV: "", WS_ENV: ""}):
@@ -126,8 +145,9 @@ class WsUrlTest(unittest.TestCase):
     def test_ws_override(self):
         with _without_overrides(), patch.dict(os.environ, {WS_ENV: "ws://127.0.0.1:9001/ws-api"}):
             self.assertTrue(web_utils.public_ws_url().startswith("ws://127.0.0.1:9001/ws-api?version=1.0"))
+            self.assertTrue(web_utils.private_ws_url("k", 1).startswith("ws://127.0.0.1:9001/ws-api?"))
             self.assertTrue(web_utils.private_ws_url("k", 1, CONSTANTS.TESTNET_DOMAIN)
-                            .startswith("ws://127.0.0.1:9001/ws-api?"))
+                            .startswith(CONSTANTS.WS_URLS[CONSTANTS.TESTNET_DOMAIN]))
 
 
 class PreProcessorTest(IsolatedAsyncioWrapperTestCase):
