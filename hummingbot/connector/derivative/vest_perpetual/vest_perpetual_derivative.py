@@ -945,9 +945,12 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     async def _set_trading_pair_leverage(self, trading_pair: str, leverage: int) -> Tuple[bool, str]:
         symbol = await self.exchange_symbol_associated_to_pair(trading_pair)
+        # §3.5: Vest's docs list `time`, `symbol`, `value` as "Parameters" (their word for a query string) and
+        # clients send a JSON body: both are sent, so either reading is served.
+        parameters = {"time": self._now_ms(), "symbol": symbol, "value": int(leverage)}
         try:
             response = await self._api_post(path_url=CONSTANTS.LEVERAGE_PATH_URL, is_auth_required=True,
-                                            data={"time": self._now_ms(), "symbol": symbol, "value": int(leverage)})
+                                            params=parameters, data=parameters)
             _, value = parse_leverage(response)
         except VestAPIError as error:
             if error.code == CONSTANTS.ERROR_DECREASE_LEVERAGE_WITH_POSITION:

@@ -393,12 +393,18 @@ class VestTrade:
 
 
 def parse_trade(payload: Any) -> VestTrade:
-    """A public trade. Side from the sign of `qty`: negative means sell (§2.6, one client's claim, unconfirmed;
-    Vest documents no side field)."""
+    """A public trade (§2.6). Vest documents no side field: the side is the sign of `qty` (negative means sell,
+    one client's claim), unless the trade carries an explicit side (`isBuy`, or `side` BUY/SELL), which wins."""
     trade = _mapping(payload, "trade")
     qty = _req_decimal(trade, "qty")
+    is_buy = _opt_bool(trade, "isBuy")
+    side = trade.get("side")
+    if is_buy is None and isinstance(side, str) and side.upper() in ("BUY", "SELL"):
+        is_buy = side.upper() == "BUY"
+    if is_buy is None:
+        is_buy = qty >= 0
     return VestTrade(trade_id=str(_field(trade, "id")), price=_req_decimal(trade, "price"), amount=abs(qty),
-                     trade_type=TradeType.SELL if qty < 0 else TradeType.BUY,
+                     trade_type=TradeType.BUY if is_buy else TradeType.SELL,
                      timestamp=_req_int(trade, "time") * 1e-3)
 
 

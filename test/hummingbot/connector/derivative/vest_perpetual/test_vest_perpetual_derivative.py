@@ -551,7 +551,7 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
     def configure_failed_set_leverage(self, leverage: int, mock_api: aioresponses,
                                       callback: Optional[Callable] = lambda *args, **kwargs: None
                                       ) -> Tuple[str, str]:
-        url = rest_url(CONSTANTS.LEVERAGE_PATH_URL)
+        url = url_with_query(CONSTANTS.LEVERAGE_PATH_URL)  # §3.5: the parameters go in the query and the body
         mock_api.post(url, status=400, body=error_body(3021, "Cannot decrease leverage with an open position"),
                       callback=callback)
         return url, ("Vest error 3021 DECREASE_LEVERAGE_WITH_POSITION: Cannot decrease leverage with an open "
@@ -560,7 +560,7 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
 
     def configure_successful_set_leverage(self, leverage: int, mock_api: aioresponses,
                                           callback: Optional[Callable] = lambda *args, **kwargs: None):
-        url = rest_url(CONSTANTS.LEVERAGE_PATH_URL)
+        url = url_with_query(CONSTANTS.LEVERAGE_PATH_URL)
         mock_api.post(url, body=json.dumps({"symbol": SYMBOL, "value": leverage}), callback=callback)
         return url
 

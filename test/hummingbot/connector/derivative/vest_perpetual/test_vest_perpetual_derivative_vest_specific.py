@@ -975,13 +975,15 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertFalse(success)
         self.assertEqual("Vest keeps one net position per market: only ONEWAY position mode is supported.", message)
 
-    async def test_set_leverage_sends_symbol_and_value(self):
+    async def test_set_leverage_sends_symbol_and_value_in_the_query_and_the_body(self):
+        # §3.5 lists them as "Parameters" (the docs' word for a query string); clients send a body: both serve.
         with aioresponses() as mock:
-            mock.post(rest_url(CONSTANTS.LEVERAGE_PATH_URL), body=json.dumps({"symbol": SYMBOL, "value": 12}))
+            mock.post(url_with_query(CONSTANTS.LEVERAGE_PATH_URL), body=json.dumps({"symbol": SYMBOL, "value": 12}))
             self.assertEqual((True, ""), await self.exchange._set_trading_pair_leverage(PAIR, 12))
-            body = json.loads(posts(mock, CONSTANTS.LEVERAGE_PATH_URL)[0].kwargs["data"])
+            request = calls(mock, "POST", url_with_query(CONSTANTS.LEVERAGE_PATH_URL))[0]
+        body = json.loads(request.kwargs["data"])
         self.assertEqual({"symbol": SYMBOL, "value": 12}, {k: body[k] for k in ("symbol", "value")})
-        self.assertIn("time", body)
+        self.assertEqual(body, request.kwargs["params"])
 
     async def test_set_leverage_failures_explain_themselves(self):
         cases = [
@@ -997,7 +999,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             exchange = self.create_exchange(observe=False)
             exchange._set_trading_pair_symbol_map(bidict({SYMBOL: PAIR}))
             with self.subTest(expected=expected), aioresponses() as mock:
-                mock.post(rest_url(CONSTANTS.LEVERAGE_PATH_URL), **response)
+                mock.post(url_with_query(CONSTANTS.LEVERAGE_PATH_URL), **response)
                 success, message = await exchange._set_trading_pair_leverage(PAIR, 20)
                 self.assertFalse(success)
                 self.assertIn(expected, message)

@@ -364,6 +364,15 @@ class DepthAndTradeTest(unittest.TestCase):
         trade = messages.parse_trade(TRADE_WS)
         self.assertEqual(("0x9a1f", Decimal("0.0100"), TradeType.BUY), (trade.trade_id, trade.amount, trade.trade_type))
 
+    def test_an_explicit_side_wins_over_the_sign_of_qty(self):
+        # §2.6: the side from the sign of `qty` is a guess; a trade carrying its side is read by it.
+        for extra, expected in (({"isBuy": False}, TradeType.SELL), ({"side": "sell"}, TradeType.SELL),
+                                ({"side": "BUY", "qty": "-0.0100"}, TradeType.BUY), ({"side": "?"}, TradeType.BUY)):
+            trade = messages.parse_trade({**TRADE_WS, **extra})
+            self.assertEqual((expected, Decimal("0.0100")), (trade.trade_type, trade.amount))
+        with self.assertRaises(VestMessageError):
+            messages.parse_trade({**TRADE_WS, "isBuy": "yes"})
+
     def test_bad_trades(self):
         for payload in ({**TRADE_WS, "qty": "abc"}, {**TRADE_WS, "id": None}, {**TRADE_WS, "time": "soon"},
                         {k: v for k, v in TRADE_WS.items() if k != "price"}, "trade"):
