@@ -635,7 +635,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 if exchange_order_id in rows:
                     self._apply_polled_order(tracked_order, rows[exchange_order_id],
                                              with_state=tracked_order.client_order_id in active)
-                elif len(batch) > 1:
+                elif len(batch) > 1 or exchange_order_id in self._unreadable_rows:
                     # Unreadable, or a venue answering an id list with less than asked (§3.8 documents lists):
                     # the order is asked alone rather than counted as unknown (and later failed).
                     singles.append(tracked_order)
@@ -781,7 +781,12 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     def _process_order_event(self, order: VestOrder):
         tracked_order = self._tracked_order_of(order) or self._reattach(order)
         if tracked_order is not None:
-            self._apply_order(tracked_order, order)
+            if order.state in (OrderState.CANCELED, OrderState.FAILED) and tracked_order.executed_amount_base > 0:
+                # Part filled, then finished: Vest's short final event carries no fills (§5.4), so parts whose events
+                # were lost would never be reported. The order's row is read first.
+                safe_ensure_future(self._apply_final_event_after_row(tracked_order, order))
+            else:
+                self._apply_order(tracked_order, order)
             return
         # Another client on the account, Vest's web interface, a liquidation or a TP/SL child: not ours to report,
         # but positions and balances move with its fills.
@@ -794,6 +799,16 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                f"it is left to whoever placed it.")
         if order.carries_fill:
             self._schedule_account_refresh()
+
+    async def _apply_final_event_after_row(self, tracked_order: InFlightOrder, order: VestOrder):
+        try:
+            self._apply_fill(tracked_order, await self._fetch_tracked_order(tracked_order))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self.logger().warning(f"Could not read order {tracked_order.client_order_id} before applying its "
+                                  f"{order.status} event ({error}); the status poll will read it.")
+        self._apply_order(tracked_order, order)
 
     def _tracked_order_of(self, order: VestOrder) -> Optional[InFlightOrder]:
         """By nonce (the client id's suffix), else by exchange id: partial events still carry both (§5.4). The

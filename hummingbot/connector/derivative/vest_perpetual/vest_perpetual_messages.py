@@ -458,10 +458,10 @@ class VestOrder:
     def executed_at_least(self, order_amount: Decimal) -> Decimal:
         """How much of the order this record proves executed, whichever way `lastFilledSize` is meant (§9.8).
 
-        FILLED: all of it. PARTIALLY_FILLED, or CANCELLED after part of it filled: `lastFilledSize`, which is the
-        whole execution so far if it is cumulative and part of it if it is per fill: a lower bound either way, so
-        nothing is ever counted twice or over-filled. A NEW or REJECTED order, or a CANCELLED one claiming all of its
-        size (a contradiction), executed nothing.
+        FILLED: all of it. PARTIALLY_FILLED, or CANCELLED / REJECTED after part of it filled: `lastFilledSize`,
+        which is the whole execution so far if it is cumulative and part of it if it is per fill: a lower bound
+        either way, so nothing is ever counted twice or over-filled. A NEW order, or a finished one claiming all of
+        its size (a contradiction), executed nothing.
         """
         size = self.size if self.size is not None else order_amount
         parts = self.last_filled_size or Decimal(0)
@@ -469,7 +469,7 @@ class VestOrder:
             return size
         if self.status == CONSTANTS.ORDER_STATUS_PARTIALLY_FILLED:
             return min(parts, size)
-        if self.status == CONSTANTS.ORDER_STATUS_CANCELLED and parts < size:
+        if self.status in CONSTANTS.ORDER_STATUSES_FINISHED_UNFILLED and parts < size:
             return parts
         return Decimal(0)
 
