@@ -6,7 +6,8 @@ Headers (§1.3, §3.1, §7.2): private routes need `X-API-KEY` (missing/unknown 
 /register accept a missing `xrestservermm` (sources conflict, §9.3) but reject a malformed or unknown one.
 
 Answer faults decided per route (§7.11): `garble_cancel_response` (HTML 200, cancel not executed),
-`fail_order_queries` (plain-text 503 on `GET /orders`), `account_without_positions`, `drop_order_response`.
+`fail_order_queries` (plain-text 503 on `GET /orders`), `account_without_positions`, `drop_order_response`,
+`stall_order_requests` (held unprocessed until the client disconnects, then discarded).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEPTH_DEFAULT, DEPTH_MAX = 20, 100
 CONTROL_PREFIX = "/_sim/"
 API_PREFIX = "/v2/"
+HOLD_POLL_S = 0.02  # how often a held request checks whether its client is still connected
 
 
 def _json(data: Any, status: int = 200, headers: Optional[dict] = None) -> web.Response:
@@ -47,6 +49,10 @@ class Api:
         self.sim = sim
         self.engine = sim.engine
         self.market = sim.market
+        self._shutting_down = False
+
+    async def on_shutdown(self, _app: web.Application) -> None:
+        self._shutting_down = True  # held requests let go (`_hold`), so the server's shutdown does not wait on them
 
     # ---- middleware ----------------------------------------------------------------------------------------
     @web.middleware
@@ -215,6 +221,8 @@ class Api:
         return _json(self.engine.set_leverage(acct, LeverageRequest.parse(await self._body(request))))
 
     async def post_order(self, request: web.Request) -> web.StreamResponse:
+        if self.sim.faults.take_order_stall():
+            return await self._hold(request)
         acct = self._auth(request)
         order_id = self.engine.place_order(acct, OrderRequest.parse(await self._body(request)))
         self.sim.schedule_processing()
@@ -223,6 +231,18 @@ class Api:
             # (the client sees ServerDisconnectedError); aiohttp's write of the response below becomes a no-op.
             request.transport.abort()
         return _json({"id": order_id})
+
+    async def _hold(self, request: web.Request) -> web.StreamResponse:
+        """Fault `stall_order_requests`: the request is read, then held without being processed until its client
+        disconnects, and discarded; the order is never booked. If the simulator stops first, the connection is
+        aborted: the client gets no answer either way."""
+        await request.read()
+        while request.transport is not None and not request.transport.is_closing():
+            if self._shutting_down:
+                request.transport.abort()
+                break
+            await asyncio.sleep(HOLD_POLL_S)
+        return web.Response(status=503, text=_reason(503))  # written nowhere: the connection is gone
 
     async def cancel_order(self, request: web.Request) -> web.Response:
         if self.sim.faults.take_cancel_garble():
@@ -323,6 +343,7 @@ def build_app(sim: "VestSimulator") -> web.Application:
 
     api = Api(sim)
     app = web.Application(middlewares=[api.middleware])
+    app.on_shutdown.append(api.on_shutdown)
     app.add_routes(api.routes())
     app.router.add_get("/ws-api", sim.hub.handle)
     app.add_routes(control_routes(sim))

@@ -3,7 +3,8 @@ switches that pick one reading where Vest's docs leave the venue's behaviour ope
 
 Every random decision draws from a stream seeded by `seed`, so a run with the same switches, seed and request
 sequence is reproducible. `set(...)` reseeds the streams whenever `seed` is passed. Counting switches
-(`drop_order_response`, `garble_cancel_response`, `fail_order_queries`) count down as they fire.
+(`drop_order_response`, `stall_order_requests`, `garble_cancel_response`, `fail_order_queries`) count down as they
+fire.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class Faults:
       (429 carries {"code":1003} and `Retry-After: retry_after`; 5xx carry a plain-text body).
     * response_delay: seconds added before every /v2 response.
     * drop_order_response: the next N `POST /orders` are processed, then the connection is aborted (no response).
+    * stall_order_requests: the next N `POST /orders` are read, then held unprocessed until the client disconnects
+      (or the simulator stops), and discarded: Vest never books them and never answers.
     * frame_mode: WS frames as "text", "binary" (UTF-8 bytes) or "brotli" (compressed bytes).
     * private_event_drop_rate / private_event_duplicate_rate: per account_private message delivery.
     * error_envelope: "plain" {"code","msg"} or "detail" {"detail":{"code","msg"}}.
@@ -53,6 +56,7 @@ class Faults:
     retry_after: float = 1.0
     response_delay: float = 0.0
     drop_order_response: int = 0
+    stall_order_requests: int = 0
     frame_mode: str = "text"
     private_event_drop_rate: float = 0.0
     private_event_duplicate_rate: float = 0.0
@@ -109,8 +113,8 @@ class Faults:
             raise ValueError("http_error_status must be 429 or 5xx")
         if self.last_filled_reading not in LAST_FILLED_READINGS:
             raise ValueError(f"last_filled_reading must be one of {LAST_FILLED_READINGS}")
-        for name, minimum in (("partial_fill_chunks", 1), ("drop_order_response", 0), ("garble_cancel_response", 0),
-                              ("fail_order_queries", 0)):
+        for name, minimum in (("partial_fill_chunks", 1), ("drop_order_response", 0), ("stall_order_requests", 0),
+                              ("garble_cancel_response", 0), ("fail_order_queries", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}")
@@ -129,6 +133,9 @@ class Faults:
 
     def take_order_response_drop(self) -> bool:
         return self._take("drop_order_response")
+
+    def take_order_stall(self) -> bool:
+        return self._take("stall_order_requests")
 
     def take_cancel_garble(self) -> bool:
         return self._take("garble_cancel_response")

@@ -1,6 +1,7 @@
 """Each fault switch (vest_simulator.faults)."""
 from __future__ import annotations
 
+import asyncio
 import time
 import unittest
 
@@ -143,7 +144,7 @@ class WsFaultTests(SimTestCase):
 class ReadingSwitchValidationTests(unittest.TestCase):
     def test_new_switches_validate_and_reset(self) -> None:
         for bad in ({"last_filled_reading": "average"}, {"partial_fill_chunks": 0}, {"partial_fill_chunks": 1.5},
-                    {"fail_order_queries": -1}, {"garble_cancel_response": True}):
+                    {"fail_order_queries": -1}, {"garble_cancel_response": True}, {"stall_order_requests": -1}):
             with self.assertRaises(ValueError, msg=bad):
                 Faults().set(**bad)
         faults = Faults().set(partial_fill_chunks=4, last_filled_reading="cumulative", zero_for_null=True,
@@ -175,6 +176,39 @@ class AnswerFaultTests(SimTestCase):
         self.assertEqual(0, self.sim.faults.garble_cancel_response)
         self.assertEqual((200, {"id": order_id}), await self.cancel(order_id))
         self.assertEqual("CANCELLED", self.order(order_id)["status"])
+
+    async def until(self, condition, timeout: float = 3.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            self.assertLess(time.monotonic(), deadline, "condition not met in time")
+            await asyncio.sleep(0.01)
+
+    async def test_stall_order_requests(self) -> None:
+        self.sim.faults.set(stall_order_requests=1)
+        nonce = self.nonce()
+        held = asyncio.ensure_future(self.place(nonce=nonce))
+        await self.until(lambda: self.sim.faults.stall_order_requests == 0)
+        done, _ = await asyncio.wait([held], timeout=0.3)
+        self.assertEqual(set(), done)  # no answer while the client waits
+        held.cancel()  # the client gives up: its connection closes, the held request is discarded
+        await asyncio.gather(held, return_exceptions=True)
+        await asyncio.sleep(0.1)
+        await self.settle()
+        self.assertEqual([], self.sim.orders(self.acct.primary_address))  # never booked
+        self.assertEqual(1, self.sim.request_counts[("POST", "/v2/orders")])
+        status, body = await self.place(nonce=nonce)  # the same nonce is still free: Vest never saw the order
+        self.assertEqual(200, status, body)
+        await self.settle()
+        self.assertEqual([body["id"]], [row["id"] for row in self.sim.orders(self.acct.primary_address)])
+
+    async def test_stalled_order_request_is_let_go_when_the_simulator_stops(self) -> None:
+        self.sim.faults.set(stall_order_requests=1)
+        held = asyncio.ensure_future(self.place())
+        await self.until(lambda: self.sim.faults.stall_order_requests == 0)
+        await asyncio.wait_for(self.sim.stop(), 5.0)
+        with self.assertRaises(aiohttp.ServerDisconnectedError):  # aborted: no answer at all
+            await held
+        self.assertEqual([], self.sim.orders(self.acct.primary_address))
 
     async def test_fail_order_queries(self) -> None:
         order_id = await self.place_ok()

@@ -350,7 +350,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         await super().start_network()
         if self.is_trading_required:
             await self._seed_nonce()
-            self._reconcile_with_venue()
+            self._reconcile_with_venue(at_start_up=True)
 
     async def _init_funding_info(self):
         """One `/ticker/latest` request for every pair instead of one each."""
@@ -438,6 +438,10 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 trade_type=order.trade_type, order_type=order.order_type, price=order.price, **kwargs)
         except VestOrderUnconfirmed as unsure:
             self.logger().warning(f"{unsure} The order stays pending; the status poll looks it up by nonce.")
+            placed = self.order_journal.get(nonce_of_client_order_id(order.client_order_id)) \
+                if self.order_journal is not None else None
+            if placed is not None:
+                self._poll_once_unreachable(placed.signed_until_ms)
             return None
         finally:
             venue_state_queued = order.client_order_id in self._orders_with_venue_state
@@ -668,6 +672,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         placed = self.order_journal.get(nonce) if self.order_journal is not None else None
         signed_until_ms = placed.signed_until_ms if placed is not None else (nonce or 0) + CONSTANTS.RECV_WINDOW_MS
         if self._now_ms() < signed_until_ms + CONSTANTS.UNREACHABLE_ORDER_MARGIN_MS:
+            self._poll_once_unreachable(signed_until_ms)  # look again the moment it can be given up
             return
         self._journal_finished(nonce, outcome="unreachable")
         self._order_tracker.process_order_update(OrderUpdate(
@@ -776,7 +781,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     def resync_after_user_stream_gap(self):
         """Called by the user stream after a reconnection: events of the gap are lost for good (§5.4)."""
-        self._reconcile_with_venue()
+        self._reconcile_with_venue(at_start_up=False)
 
     def _process_order_event(self, order: VestOrder):
         tracked_order = self._tracked_order_of(order) or self._reattach(order)
@@ -836,17 +841,30 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return self._order_tracker.fetch_tracked_order(placed.client_order_id)
 
     # --------------------------------------------------------------------------------------------- reconciliation
-    def _reconcile_with_venue(self):
+    def _reconcile_with_venue(self, at_start_up: bool):
         """At start-up and after a private-stream gap. Orders this bot signed that Hummingbot does not track (a crash
-        between signing and the answer, a restart) are tracked again, to be resolved by the poll that starts now and
-        cancelled if Vest shows them open; then the account's open orders are reviewed (§3.13)."""
+        between signing and the answer, a restart) are tracked again, to be resolved by the poll that starts now;
+        they are cancelled if Vest shows them open, and so are, at start-up, the orders of an earlier run that
+        Hummingbot restored from its database: the strategy now running did not place them. Then the account's open
+        orders are reviewed (§3.13)."""
         journal = self.order_journal
         for placed in journal.unfinished() if journal is not None else []:
-            if self._order_tracker.fetch_order(placed.client_order_id) is None:
-                self._adopted_orders.add(placed.client_order_id)
+            tracked = self._order_tracker.fetch_order(placed.client_order_id) is not None
+            if not tracked:
                 self._track_placed_order(placed, placed.exchange_order_id)
+            if placed.exchange_order_id is None:
+                self._poll_once_unreachable(placed.signed_until_ms)
+            if at_start_up or not tracked:
+                self._adopted_orders.add(placed.client_order_id)
         self._poll_notifier.set()
         safe_ensure_future(self._review_open_orders())
+
+    def _poll_once_unreachable(self, signed_until_ms: int):
+        """A poll the moment an order without Vest's id can be given up (§3.13), rather than at the next poll, which
+        can be 120 s away while the private stream is healthy."""
+        delay_ms = signed_until_ms + CONSTANTS.UNREACHABLE_ORDER_MARGIN_MS - self._now_ms()
+        # Hummingbot replaces the notifier after each poll: the one current when the time comes is set.
+        asyncio.get_running_loop().call_later(max(delay_ms, 0) * 1e-3, lambda: self._poll_notifier.set())
 
     async def _review_open_orders(self):
         """Every open order on the account: ours are applied (or taken back), others reported once."""

@@ -800,7 +800,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                 CallbackResult(body=json.dumps(by_nonce.get(str(kwargs["params"].get("nonce")), [])
                                                if "nonce" in kwargs["params"] else [open_row, foreign_row]))))
             mock.post(url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL), body=json.dumps({"id": "0xb11"}))
-            self.exchange._reconcile_with_venue()
+            self.exchange._reconcile_with_venue(at_start_up=True)
             self.assertEqual({"vest-11", "vest-12"}, set(self.exchange.in_flight_orders))
             await self.exchange._update_order_status()
             await wait_until(lambda: calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL))
@@ -811,6 +811,26 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                                                   "know it."))
         self.assertTrue(self.is_logged("INFO", "Order 0xf00 (BTC-PERP, NEW) was not placed by this bot; it is left to "
                                                "whoever placed it."))
+
+    async def test_an_earlier_run_s_order_restored_by_hummingbot_is_cancelled_at_start_up_only(self):
+        # Hummingbot restores the orders it saved before the connector starts: tracked, yet unknown to the strategy.
+        self.journal_of_a_previous_run(51)
+        for at_start_up, cancels in ((False, 0), (True, 1)):
+            exchange = self.create_exchange(observe=False)
+            exchange.start_tracking_order(order_id="vest-51", exchange_order_id="0xb51", trading_pair=PAIR,
+                                          trade_type=TradeType.BUY, price=Decimal("30000"), amount=Decimal("1"),
+                                          order_type=OrderType.LIMIT, position_action=PositionAction.OPEN)
+            with self.subTest(at_start_up=at_start_up), aioresponses() as mock:
+                mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([row("0xb51", nonce=51)]),
+                         repeat=True)
+                mock.post(url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL), body=json.dumps({"id": "0xb51"}))
+                exchange._reconcile_with_venue(at_start_up=at_start_up)
+                await exchange._update_order_status()
+                await wait_until(lambda: len(calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL)))
+                                 == cancels, max_yields=1000)
+                for _ in range(50):
+                    await asyncio.sleep(0)
+                self.assertEqual(cancels, len(calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL))))
 
     async def test_an_order_given_up_as_unreachable_is_taken_back_when_vest_shows_it(self):
         self.journal_of_a_previous_run(21)
@@ -874,6 +894,33 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertTrue(self.is_logged("DEBUG", warning))
         self.assertTrue(orders[1].is_open)
         self.assertEqual({}, self.exchange._order_tracker._order_not_found_records)
+
+    async def test_a_part_filled_order_is_read_before_its_final_event_applies(self):
+        # §5.4: the CANCELLED event carries no fills; a part whose event was lost shows in the order's row.
+        order = self.track()
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            await self.feed_user_stream(self.filled_event(status="PARTIALLY_FILLED", fill_size="0.3000"))
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([row(
+                status="CANCELLED", fill_size="0.5000", fill_price="29990.0", fill_time=1700000000700)]))
+            await self.feed_user_stream(order_event({"id": ORDER_ID, "status": "CANCELLED", "nonce": 1,
+                                                     "postTime": 1700000000800}))
+            await wait_until(lambda: self.events_of(MarketEvent.OrderCancelled), max_yields=2000)
+        self.assertEqual([Decimal("0.3000"), Decimal("0.2000")],
+                         [fill.amount for fill in self.events_of(MarketEvent.OrderFilled)])
+        self.assertEqual(Decimal("0.5"), order.executed_amount_base)
+
+    async def test_a_final_event_still_applies_when_the_row_cannot_be_read(self):
+        order = self.track()
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            await self.feed_user_stream(self.filled_event(status="PARTIALLY_FILLED", fill_size="0.3000"))
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), status=503, body="unavailable")
+            await self.feed_user_stream(order_event({"id": ORDER_ID, "status": "CANCELLED", "nonce": 1}))
+            await wait_until(lambda: self.events_of(MarketEvent.OrderCancelled), max_yields=2000)
+        self.assertTrue(self.is_logged("WARNING", "Could not read order vest-1 before applying its CANCELLED event",
+                                       partial=True))
+        self.assertEqual(Decimal("0.3"), order.executed_amount_base)
 
     async def test_a_failed_open_order_listing_is_logged_and_retried_after_the_next_gap(self):
         with aioresponses() as mock:
