@@ -18,6 +18,7 @@ from hummingbot.connector.derivative.vest_perpetual import (
 )
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import (
     VestMessageError,
+    VestTicker,
     depth_channel,
     next_funding_timestamp,
     parse_depth,
@@ -71,6 +72,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self._reported_problems: Set[str] = set()  # log lines already warned on this connection
         self._received_channel_message = False
         self._reconnect_delay = web_utils.ReconnectDelay()
+        self._halted_symbols: Set[str] = set()  # by the tickers' `status` (§2.2, §5.3)
 
     # ------------------------------------------------------------------------------------------------ REST
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
@@ -102,6 +104,8 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         pair_by_symbol = {await self._connector.exchange_symbol_associated_to_pair(pair): pair
                           for pair in trading_pairs}
         tickers = {ticker.symbol: ticker for ticker in await self._latest_tickers(pair_by_symbol)}
+        for ticker in tickers.values():
+            self._note_status(ticker)
         missing = [symbol for symbol in pair_by_symbol if symbol not in tickers]
         if missing:
             raise VestMessageError(f"/ticker/latest has no ticker for {', '.join(missing)}")
@@ -301,11 +305,25 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             except VestMessageError as error:
                 self._log_once(f"Skipping malformed row of a {channel} message: {error}")
                 continue
+            self._note_status(ticker)
             trading_pair = self._pair_by_symbol.get(ticker.symbol)
             if trading_pair is not None:
                 message_queue.put_nowait(FundingInfoUpdate(
                     trading_pair=trading_pair, index_price=ticker.index_price, mark_price=ticker.mark_price,
                     next_funding_utc_timestamp=next_funding, rate=ticker.one_hr_funding_rate))
+
+    def is_halted(self, symbol: str) -> bool:
+        return symbol in self._halted_symbols
+
+    def _note_status(self, ticker: VestTicker):
+        """A market whose ticker says HALT stops taking orders until a ticker says TRADING again (§2.2, §5.3); a
+        ticker without `status` changes nothing."""
+        if ticker.status == CONSTANTS.SYMBOL_STATUS_HALT and ticker.symbol not in self._halted_symbols:
+            self._halted_symbols.add(ticker.symbol)
+            self.logger().warning(f"Vest halted {ticker.symbol}: no order is sent to it until it trades again.")
+        elif ticker.status == CONSTANTS.SYMBOL_STATUS_TRADING and ticker.symbol in self._halted_symbols:
+            self._halted_symbols.discard(ticker.symbol)
+            self.logger().info(f"{ticker.symbol} trades again on Vest.")
 
     def _snapshot_message(self, trading_pair: str, depth: Any) -> "VestDepthSnapshotMessage":
         """The same parser for REST and WebSocket depth (§2.7, §5.3); raises VestMessageError on a bad payload."""

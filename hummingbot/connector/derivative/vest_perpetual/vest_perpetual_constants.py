@@ -198,6 +198,7 @@ ERROR_HINTS: Dict[int, str] = {
 NO_SUCH_ORDER_ID = "0x" + "0" * 64
 # The codes the connector acts on (classified by code, never by message text).
 ERROR_INVALID_LISTEN_KEY = 1125
+ERROR_MARKET_CLOSED = 1148
 ERROR_ORDER_NOT_FOUND = 3017
 ERROR_DECREASE_LEVERAGE_WITH_POSITION = 3021
 # Request-time errors that a fresh clock offset can cure: ORDER_EXPIRED, BAD_RECV_WINDOW.

@@ -179,7 +179,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._signing_key_verified = False
         self._account_refresh_task: Optional[asyncio.Task] = None
         self._clock_sample_account: Optional[Tuple[float, VestAccount]] = None  # (monotonic time, answer)
-        self._pair_by_listed_symbol: Dict[str, str] = {}  # every listed market, halted ones too
         self._unlisted_position_symbols: Set[str] = set()
         super().__init__(balance_asset_limit, rate_limits_share_pct)
         self._time_synchronizer = VestTimeSynchronizer()
@@ -371,16 +370,26 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     # --------------------------------------------------------------------------------------------- markets
     async def _format_trading_rules(self, exchange_info_dict: Dict[str, Any]) -> List[TradingRule]:
-        markets = [market for market in self._read_markets(exchange_info_dict) if market.is_trading]
+        """Every listed market, halted ones too: a halt (or an equity market's closed hours) stops new orders, not
+        the tracking of open orders and positions (§2.1, §2.2)."""
+        markets = self._read_markets(exchange_info_dict)
         self._markets = {market.trading_pair: market for market in markets}
         return [market.trading_rule() for market in markets]
 
     def _initialize_trading_pair_symbols_from_exchange_info(self, exchange_info: Dict[str, Any]):
         markets = self._read_markets(exchange_info, log_rejected=False)  # the trading rules update logs them
-        # A halted market is not offered for trading, but a position outlives a halt or an equity market's closed
-        # hours (`tradingStatus`, §2.1): positions keep their pair through every listed market.
-        self._pair_by_listed_symbol = dict(_symbol_map(markets))
-        self._set_trading_pair_symbol_map(_symbol_map(market for market in markets if market.is_trading))
+        self._markets = {market.trading_pair: market for market in markets}
+        self._set_trading_pair_symbol_map(_symbol_map(markets))
+
+    def is_halted(self, trading_pair: str) -> bool:
+        """Halted by the documented flag, the ticker's `status` (§2.2, §5.3), or by exchangeInfo's `tradingStatus`
+        where it is present (§2.1)."""
+        market = self._markets.get(trading_pair)
+        return market is not None and (not market.is_trading or self._orderbook_ds.is_halted(market.symbol))
+
+    async def all_trading_pairs(self) -> List[str]:
+        """The pairs Hummingbot offers (e.g. to `create`): halted markets are left out until they trade again."""
+        return [pair for pair in await super().all_trading_pairs() if not self.is_halted(pair)]
 
     def _read_markets(self, exchange_info: Dict[str, Any], log_rejected: bool = True) -> List[VestMarket]:
         """Readable markets of `GET /exchangeInfo`, halted ones included; unreadable rows are skipped (§2.1)."""
@@ -456,6 +465,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                            order_type: OrderType, price: Decimal, position_action: PositionAction = PositionAction.NIL,
                            **kwargs) -> Tuple[str, float]:
         market = self._markets[trading_pair]
+        if self.is_halted(trading_pair):  # refused here, at once, rather than by Vest with 1148
+            raise VestAPIError(CONSTANTS.ERROR_MARKET_CLOSED, f"{trading_pair} is halted on Vest; orders are accepted "
+                                                              f"again once it trades")
         is_buy = trade_type is TradeType.BUY
         is_market = order_type is OrderType.MARKET
         limit_price = self._market_order_worst_price(trading_pair, is_buy) if is_market else price
@@ -936,7 +948,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._account_available_balances = {CONSTANTS.COLLATERAL_TOKEN: account.available_balance}
         symbol_map = {}
         if account.positions or account.leverages:
-            symbol_map = {**await self.trading_pair_symbol_map(), **self._pair_by_listed_symbol}
+            symbol_map = await self.trading_pair_symbol_map()
         if account.positions is not None:  # an answer without the field says nothing about positions
             self._apply_positions(account, symbol_map)
         for symbol, leverage in account.leverages.items():

@@ -1006,8 +1006,8 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                 position_row(symbol="GONE-PERP", size="1")])
             await self.exchange._update_positions()
             await self.exchange._update_positions()
-        self.assertNotIn("AAPL-USD", self.exchange.trading_rules)  # not offered for trading
-        self.assertNotIn("AAPL-USD-PERP", await self.exchange.trading_pair_symbol_map())
+        self.assertNotIn("AAPL-USD", await self.exchange.all_trading_pairs())  # not offered for trading
+        self.assertTrue(self.exchange.is_halted("AAPL-USD"))
         [position] = self.exchange.account_positions.values()
         self.assertEqual(("AAPL-USD", PositionSide.SHORT, Decimal("-3")),
                          (position.trading_pair, position.position_side, position.amount))
@@ -1078,7 +1078,37 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertTrue(self.is_logged("INFO", f"Funding payment of 1.25 received on {PAIR} market."))
 
     # =========================================================================================== markets
-    async def test_trading_rules_skip_halted_symbols_and_log_malformed_rows(self):
+    async def test_a_market_halted_by_its_ticker_refuses_orders_at_once_until_it_trades_again(self):
+        # §2.2 / §5.3: the documented halt flag is the ticker's `status`.
+        data_source, funding_updates = self.exchange._orderbook_ds, asyncio.Queue()
+        data_source.logger().setLevel(1)
+        data_source.logger().addHandler(self)
+        self.addCleanup(data_source.logger().removeHandler, self)
+
+        async def push_status(status: str):
+            await data_source._parse_funding_info_message(("tickers", [{
+                "symbol": SYMBOL, "markPrice": "30000.0", "indexPrice": "30000.0", "oneHrFundingRate": "0.0000125",
+                "cumFunding": "1.0", "status": status}]), funding_updates)
+
+        await push_status("HALT")
+        self.assertTrue(self.exchange.is_halted(PAIR))
+        self.assertNotIn(PAIR, await self.exchange.all_trading_pairs())
+        with aioresponses() as mock:
+            order_id = await self.place(mock)
+            self.assertEqual([], posts(mock, CONSTANTS.ORDERS_PATH_URL))  # refused here, not sent
+        failure = self.events_of(MarketEvent.OrderFailure)[0]
+        self.assertEqual((order_id, "MARKET_CLOSED"), (failure.order_id, failure.error_type))
+        self.assertIn("BTC-USDC is halted on Vest", failure.error_message)
+        self.assertTrue(self.is_logged("WARNING", "Vest halted BTC-PERP: no order is sent to it until it trades "
+                                                  "again."))
+
+        await push_status("TRADING")
+        self.assertFalse(self.exchange.is_halted(PAIR))
+        self.assertIn(PAIR, await self.exchange.all_trading_pairs())
+        self.assertTrue(self.is_logged("INFO", "BTC-PERP trades again on Vest."))
+
+    async def test_trading_rules_keep_halted_markets_and_log_malformed_rows(self):
+        # A halt stops new orders, not the tracking of a market's open orders and positions (§2.1).
         malformed = symbol_row(symbol="BAD-PERP", base="BAD", quote="USDC")
         malformed["priceDecimals"] = "two"
         info = exchange_info(symbol_row(symbol=SYMBOL, base="BTC", quote="USDC", size_decimals=4, price_decimals=1,
@@ -1089,11 +1119,12 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         with aioresponses() as mock:
             mock.get(rest_url(CONSTANTS.EXCHANGE_INFO_PATH_URL), body=json.dumps(info))
             await self.exchange._update_trading_rules()
-        self.assertEqual([PAIR], list(self.exchange.trading_rules))
+        self.assertEqual([PAIR, "AAPL-USD"], list(self.exchange.trading_rules))
+        self.assertEqual([PAIR], await self.exchange.all_trading_pairs())
         rule = self.exchange.trading_rules[PAIR]
         self.assertEqual((Decimal("0.0001"), Decimal("0.0001"), Decimal("0.1")),
                          (rule.min_order_size, rule.min_base_amount_increment, rule.min_price_increment))
-        self.assertEqual({SYMBOL: PAIR}, dict(await self.exchange.trading_pair_symbol_map()))
+        self.assertEqual({SYMBOL: PAIR, "AAPL-USD-PERP": "AAPL-USD"}, dict(await self.exchange.trading_pair_symbol_map()))
         self.assertTrue(self.is_logged("ERROR", f"Error parsing the trading pair rule {malformed}. Skipping. "
                                                 "(field 'priceDecimals' is not an integer: two)"))
 
