@@ -3,7 +3,6 @@
 Section numbers refer to the project's protocol notes (docs/vest-protocol.md), which cite Vest's API docs
 (https://docs.vestmarkets.com/vest-api). This module holds data only.
 """
-from decimal import Decimal
 from typing import Dict
 
 from hummingbot.core.api_throttler.data_types import LinkedLimitWeightPair, RateLimit
@@ -75,8 +74,6 @@ FUNDING_PAYMENT_POLL_INTERVAL = 120
 
 # §4.9: Vest discards a signed request once its clock passes time + recvWindow.
 RECV_WINDOW_MS = 10_000
-# §6.2: a MARKET order carries a signed worst price: mark x (1 +/- this cap).
-DEFAULT_MARKET_SLIPPAGE = Decimal("0.02")
 # §6.3: funding accrues continuously and is quoted per hour; "next funding" is the top of the next hour.
 FUNDING_RATE_INTERVAL_SECONDS = 3600
 

@@ -153,7 +153,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             trading_pairs: Optional[List[str]] = None,
             trading_required: bool = True,
             domain: str = CONSTANTS.DOMAIN,
-            market_order_slippage: Decimal = CONSTANTS.DEFAULT_MARKET_SLIPPAGE,
+            vest_perpetual_market_order_slippage: Decimal = utils.DEFAULT_MARKET_ORDER_SLIPPAGE,
     ):
         self._api_key = _secret_text(vest_perpetual_api_key).strip()
         self._account_group = utils.validate_account_group(vest_perpetual_account_group or 0)
@@ -163,7 +163,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._trading_pairs = trading_pairs or []
         self._trading_required = trading_required
         self._domain = domain
-        self._market_order_slippage = Decimal(market_order_slippage)
+        self._market_order_slippage = utils.validate_market_order_slippage(vest_perpetual_market_order_slippage)
         self._markets: Dict[str, VestMarket] = {}  # by trading pair
         # Funding settled on fills (§6.3), per pair: not yet reported, and the payment reported last.
         self._unreported_funding: Dict[str, Tuple[float, Decimal, Decimal]] = {}

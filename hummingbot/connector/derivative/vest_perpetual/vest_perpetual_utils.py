@@ -30,6 +30,9 @@ _SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD03
 _ENCRYPTED_SECRET_PREFIX = b'{"crypto"'  # eth-keyfile JSON, as written by Hummingbot's Security
 # §1.3: Vest's docs give no range; the groups seen in use are 0-9. A larger number is a typo, refused at `connect`.
 ACCOUNT_GROUP_MAX = 9
+# §6.2: a MARKET order signs a worst price, mark x (1 +/- this cap); Vest refuses a worse fill with 3001.
+DEFAULT_MARKET_ORDER_SLIPPAGE = Decimal("0.02")
+MAX_MARKET_ORDER_SLIPPAGE = Decimal("0.5")  # beyond it a sell's worst price nears zero: a typo, not a choice
 
 
 def validate_account_group(value: Any) -> int:
@@ -43,6 +46,18 @@ def validate_account_group(value: Any) -> int:
         raise ValueError(f"The account group must be between 0 and {ACCOUNT_GROUP_MAX} (the accGroup returned at "
                          f"registration, usually 0).")
     return group
+
+
+def validate_market_order_slippage(value: Any) -> Decimal:
+    """The MARKET order's price cap as a fraction (0.02 = 2%)."""
+    try:
+        slippage = Decimal(str(value).strip())
+    except ArithmeticError:
+        slippage = None
+    if slippage is None or not 0 < slippage <= MAX_MARKET_ORDER_SLIPPAGE:
+        raise ValueError(f"The market order slippage must be a fraction above 0 and at most {MAX_MARKET_ORDER_SLIPPAGE}"
+                         f" (e.g. 0.02 for 2%).")
+    return slippage
 
 
 def validate_api_key(value: Any) -> str:
@@ -77,6 +92,14 @@ def validate_signing_key(value: Any) -> str:
     return text
 
 
+def _slippage_setting():
+    """Not asked at `connect` (its default suits most); kept in conf/connectors/<name>.yml, where it can be edited,
+    and handed to the connector like the keys."""
+    return Field(default=DEFAULT_MARKET_ORDER_SLIPPAGE, json_schema_extra={
+        "prompt": "Enter the MARKET order price cap, as a fraction of the mark price (0.02 = 2%)",
+        "is_secure": False, "is_connect_key": True, "prompt_on_new": False})
+
+
 def _connect_key(prompt: str, secure: bool):
     return Field(default=..., json_schema_extra={
         "prompt": prompt, "is_secure": secure, "is_connect_key": True, "prompt_on_new": True})
@@ -97,6 +120,8 @@ class _VestConfigMapBase(BaseConnectorConfigMap):
             return validate_signing_key(value)
         if info.field_name.endswith("_api_key"):
             return validate_api_key(value)
+        if info.field_name.endswith("_market_order_slippage"):
+            return validate_market_order_slippage(value)
         return value
 
 
@@ -107,6 +132,7 @@ class VestPerpetualConfigMap(_VestConfigMapBase):
         "Enter your Vest signing private key (the delegate key, not your wallet key)", secure=True)
     vest_perpetual_account_group: int = _connect_key(
         "Enter your Vest account group (accGroup from registration, usually 0)", secure=False)
+    vest_perpetual_market_order_slippage: Decimal = _slippage_setting()
     model_config = ConfigDict(title="vest_perpetual")
 
 
@@ -121,6 +147,7 @@ class VestPerpetualTestnetConfigMap(_VestConfigMapBase):
         "Enter your Vest testnet signing private key (the delegate key, not your wallet key)", secure=True)
     vest_perpetual_testnet_account_group: int = _connect_key(
         "Enter your Vest testnet account group (accGroup from registration, usually 0)", secure=False)
+    vest_perpetual_testnet_market_order_slippage: Decimal = _slippage_setting()
     model_config = ConfigDict(title="vest_perpetual_testnet")
 
 

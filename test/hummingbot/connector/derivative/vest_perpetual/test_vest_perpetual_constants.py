@@ -3,7 +3,6 @@ import ast
 import asyncio
 import os
 import unittest
-from decimal import Decimal
 from typing import Dict, Set
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
@@ -218,7 +217,6 @@ class EnumAndTimingTest(unittest.TestCase):
         self.assertLessEqual(len(longest), CONSTANTS.CLIENT_ORDER_ID_MAX_LENGTH)
 
     def test_fees_funding_and_collateral(self):
-        self.assertEqual(Decimal("0.02"), CONSTANTS.DEFAULT_MARKET_SLIPPAGE)  # §3.6
         self.assertEqual(3600, CONSTANTS.FUNDING_RATE_INTERVAL_SECONDS)  # §6.3: quoted per hour
         self.assertEqual(120, CONSTANTS.FUNDING_PAYMENT_POLL_INTERVAL)  # §6.3
         self.assertEqual("USDC", CONSTANTS.COLLATERAL_TOKEN)  # §1.5

@@ -216,7 +216,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         book = OrderBook()
         book.apply_snapshot([OrderBookRow(29990.0, 1.0, 1)], [OrderBookRow(30010.0, 1.0, 1)], 1)
         self.exchange.order_book_tracker._order_books[PAIR] = book
-        slippage_exchange = self.create_exchange(market_order_slippage=Decimal("0.01"))
+        slippage_exchange = self.create_exchange(vest_perpetual_market_order_slippage=Decimal("0.01"))
         slippage_exchange._trading_rules = self.exchange._trading_rules
         slippage_exchange._markets = self.exchange._markets
         slippage_exchange._set_trading_pair_symbol_map(bidict({SYMBOL: PAIR}))

@@ -69,6 +69,15 @@ class ValidatorTest(unittest.TestCase):
                 utils.validate_signing_key(bad)
             self.assertNotIn(bad[-20:], str(caught.exception))
 
+    def test_market_order_slippage_is_a_sane_fraction(self):
+        self.assertEqual(Decimal("0.02"), utils.validate_market_order_slippage("0.02"))
+        self.assertEqual(Decimal("0.5"), utils.validate_market_order_slippage(Decimal("0.5")))
+        for bad in ("0", "-0.01", "0.51", "2", "two", "", None):
+            with self.assertRaisesRegex(ValueError, "must be a fraction above 0 and at most 0.5"):
+                utils.validate_market_order_slippage(bad)
+        with self.assertRaises(ValidationError):
+            _prod(vest_perpetual_market_order_slippage="5")
+
     def test_signing_key_in_hummingbot_encrypted_form_passes(self):
         """Hummingbot validates a stored config file before decrypting it (Security.login)."""
         from hummingbot.client.config.config_crypt import ETHKeyFileSecretManger
@@ -205,6 +214,17 @@ class DiscoveryTest(unittest.TestCase):
         self.assertEqual(["BTC-USDC"], params["trading_pairs"])
         self.assertTrue(params["trading_required"])
         self.assertFalse(any(key.startswith("vest_perpetual_testnet") for key in params))
+
+    def test_the_market_order_slippage_setting_reaches_the_connector_with_its_default(self):
+        # §6.2: not asked at connect; stored in the connector's yml with its default; handed over like the keys.
+        adapter = ClientConfigAdapter(utils.VestPerpetualTestnetConfigMap.model_construct())
+        data = adapter.get_client_data("vest_perpetual_testnet_market_order_slippage")
+        self.assertTrue(data.is_connect_key)
+        self.assertFalse(data.prompt_on_new)
+        self.assertEqual(Decimal("0.02"), _testnet().vest_perpetual_testnet_market_order_slippage)
+        params = self.settings["vest_perpetual_testnet"].conn_init_parameters(api_keys={
+            "vest_perpetual_testnet_market_order_slippage": Decimal("0.05")})
+        self.assertEqual(Decimal("0.05"), params["vest_perpetual_market_order_slippage"])
 
     def test_prod_init_parameters_pass_keys_through(self):
         api_keys = {"vest_perpetual_api_key": "k", "vest_perpetual_signing_private_key": "s",
