@@ -12,16 +12,20 @@ variable for its conf folder.
     python -m vest_hummingbot                        # the interactive CLI (prompts for the keystore password)
     python -m vest_hummingbot --simulator            # ... pointed at a local, funded Vest simulator
     python -m vest_hummingbot --headless --strategy conf_vest_perpetual_mm.yml   # needs CONFIG_PASSWORD
+
+Exit codes: 0 done; 1 the login dialog was cancelled; 2 a problem before the run (wrong password, missing file,
+bad arguments); 3 a headless run whose every order failed (see `OrderOutcomes`).
 """
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional
 
 import hummingbot
 from vest_hummingbot import PROJECT_ROOT
@@ -29,6 +33,7 @@ from vest_hummingbot import PROJECT_ROOT
 if TYPE_CHECKING:
     from hummingbot.client.config.config_crypt import BaseSecretsManager
     from hummingbot.client.hummingbot_application import HummingbotApplication
+    from hummingbot.core.event.events import MarketOrderFailureEvent
 
 HOME_ENV_VAR = "VEST_HB_HOME"
 DEFAULT_HOME = PROJECT_ROOT / "run"
@@ -40,6 +45,8 @@ USD_EQUIVALENT_TOKENS = ["USD", "USDC"]  # Vest's collateral is USDC: value it 1
 SHIPPED_STRATEGIES = PROJECT_ROOT / "conf" / "strategies"  # example configs copied into a new home
 SIMULATOR_BALANCE = Decimal("10000")
 SIMULATOR_SEED = 7
+NO_ORDER_PLACED_EXIT_CODE = 3  # a headless run tried to place orders and every one failed
+_VEST_ERROR = re.compile(r"Vest error (?P<code>\S+) (?P<name>[A-Z0-9_]+)")  # how the connector words Vest's refusals
 
 # `hummingbot.client.settings` constant -> path under the home folder.
 _SETTINGS_PATHS = {
@@ -182,11 +189,85 @@ def log_file(log_name: str) -> Path:
     return Path(hummingbot.prefix_path()) / "logs" / f"logs_{log_name}.log"
 
 
+def failure_reason(event: Optional["MarketOrderFailureEvent"]) -> str:
+    """An order failure in a few words: Vest's code and name (and what to do, when the connector knows), else
+    Hummingbot's error type and message."""
+    if event is None:
+        return "no reason given"
+    message = " ".join(str(event.error_message or "").split())
+    match = _VEST_ERROR.search(message)
+    if match is None:
+        return ": ".join(part for part in (event.error_type, message) if part) or "no reason given"
+    from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
+    code = match.group("code")
+    hint = CONSTANTS.ERROR_HINTS.get(int(code)) if code.lstrip("-").isdigit() else None
+    return f"Vest refused it with {code} {match.group('name')}" + (f". {hint}" if hint else "")
+
+
+class OrderOutcomes:
+    """What a headless run's connectors reported about its orders, heard through Hummingbot's public event API
+    (`add_listener` with an event forwarder): orders created (accepted by the venue) and orders failed.
+
+    A run fails only if it tried and could place nothing: at least one failure and no creation. A run that never
+    tried (stopped before the strategy's first order, or a strategy with nothing to do) is not a failure."""
+
+    def __init__(self) -> None:
+        from hummingbot.core.event.event_forwarder import SourceInfoEventForwarder
+        self.created = 0
+        self.failed = 0
+        self.last_failure: Optional["MarketOrderFailureEvent"] = None
+        self._forwarder = SourceInfoEventForwarder(self._on_event)  # keep a reference: listeners are weak
+        self._connectors: List[Any] = []
+
+    @staticmethod
+    def _events():
+        from hummingbot.core.event.events import MarketEvent
+        return MarketEvent.BuyOrderCreated, MarketEvent.SellOrderCreated, MarketEvent.OrderFailure
+
+    def attach(self, connectors: Iterable[Any]) -> None:
+        for connector in connectors:
+            for event in self._events():
+                connector.add_listener(event, self._forwarder)
+            self._connectors.append(connector)
+
+    def detach(self) -> None:
+        for connector in self._connectors:
+            for event in self._events():
+                connector.remove_listener(event, self._forwarder)
+        self._connectors = []
+
+    def _on_event(self, tag: int, _caller: Any, event: Any) -> None:
+        from hummingbot.core.event.events import MarketEvent
+        if MarketEvent(tag) is MarketEvent.OrderFailure:
+            self.failed += 1
+            self.last_failure = event
+        else:
+            self.created += 1
+
+    @property
+    def no_order_placed(self) -> bool:
+        return self.failed > 0 and self.created == 0
+
+    @property
+    def exit_code(self) -> int:
+        return NO_ORDER_PLACED_EXIT_CODE if self.no_order_placed else 0
+
+    def summary(self) -> str:
+        if self.no_order_placed:
+            return (f"No order placed: all {self.failed} order(s) failed; the last: "
+                    f"{failure_reason(self.last_failure)}")
+        return f"Orders created: {self.created}, failed: {self.failed}."
+
+
 async def run_headless(secrets_manager: "BaseSecretsManager", strategy_file: str,
-                       duration: Optional[float]) -> None:
-    """Run a strategy until Ctrl-C / SIGTERM or `duration` seconds, then stop it cleanly."""
+                       duration: Optional[float]) -> int:
+    """Run a strategy until Ctrl-C / SIGTERM or `duration` seconds, then stop it cleanly. Returns the exit code:
+    `NO_ORDER_PLACED_EXIT_CODE` if the strategy tried to place orders and every one failed, else 0; the last line
+    printed says which (with the last failure's cause)."""
     log_name = Path(strategy_file).stem
     app = await start_headless(secrets_manager, strategy_file, log_name)
+    outcomes = OrderOutcomes()
+    outcomes.attach(app.trading_core.connectors.values())
     print(f"Running {strategy_file} headless; logs in {log_file(log_name)}. Ctrl-C stops.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -198,7 +279,10 @@ async def run_headless(secrets_manager: "BaseSecretsManager", strategy_file: str
         pass
     print("Stopping: cancelling open orders...", flush=True)
     await stop_headless(app)
+    outcomes.detach()
     print("Stopped.", flush=True)
+    print(outcomes.summary(), file=sys.stderr if outcomes.no_order_placed else sys.stdout, flush=True)
+    return outcomes.exit_code
 
 
 # ---- interactive CLI ----------------------------------------------------------------------------------------------
@@ -269,8 +353,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.headless:
             if password is None:
                 raise LauncherError(f"Set {PASSWORD_ENV_VARS[0]} to unlock the keystore in {home}/conf.")
-            asyncio.run(run_headless(unlock_keystore(password), args.strategy, args.duration))
-            return 0
+            return asyncio.run(run_headless(unlock_keystore(password), args.strategy, args.duration))
         secrets_manager = unlock_keystore(password) if password is not None else interactive_login()
         if secrets_manager is None:
             return 1

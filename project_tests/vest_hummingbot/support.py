@@ -24,6 +24,7 @@ READ_CHUNK = 65536
 POLL_INTERVAL = 0.1
 KEY_DELAY = 0.03  # seconds between typed characters
 ENTER_DELAY = 1.0  # let prompt_toolkit's completer settle before Enter, as after a human's typing
+BRACKETED_PASTE_START, BRACKETED_PASTE_END = "\x1b[200~", "\x1b[201~"
 
 
 def child_env(**extra: str) -> Dict[str, str]:
@@ -198,6 +199,13 @@ class PtyProcess:
         for char in text:
             self.send(char)
             self._pump(KEY_DELAY)
+        self.wait_for(lambda _: False, ENTER_DELAY)
+        self.send("\r")
+
+    def paste_line(self, text: str) -> None:
+        """Paste `text` as a terminal does in bracketed-paste mode (which prompt_toolkit turns on): inserted as is,
+        tabs and line breaks included (typed, a Tab completes and a line break is Enter); then Enter."""
+        self.send(BRACKETED_PASTE_START + text + BRACKETED_PASTE_END)
         self.wait_for(lambda _: False, ENTER_DELAY)
         self.send("\r")
 

@@ -2,6 +2,9 @@
 
 First start: Hummingbot's welcome and set-password dialogs, `connect vest_perpetual` (three answers, the two secret
 ones never echoed), `balance`, `exit`. Restart: the unlock dialog, then `balance` from the stored, encrypted keys.
+Answers gone wrong (keystore unlocked by CONFIG_PASSWORD): a signing key that is not the account's registered signer
+fails `connect` with Vest's 1022 and the fix, and no keys are kept; an API key pasted with whitespace around it
+connects; an API key with whitespace inside is refused at the prompt, without echo, and asked again.
 """
 import sys
 import tempfile
@@ -19,6 +22,17 @@ STEP_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
 SCRIPT_TIMEOUT = 120.0
 MASK = "*" * 32
+WIDE_COLS = 480  # Hummingbot's output pane is about half the terminal: room for a whole `connect` error on one line
+API_KEY_PROMPT = "Enter your Vest API key"
+SIGNING_KEY_PROMPT = "Enter your Vest signing private key"
+ACCOUNT_GROUP_PROMPT = "Enter your Vest account group"
+CONNECTED = "You are now connected to vest_perpetual"
+# A valid secp256k1 key that is not the simulator account's signer (the public Hardhat account #1).
+WRONG_SIGNING_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # noqa: mock
+BAD_SIGNER_CODE = "1022 INVALID_SIGNATURE"
+BAD_SIGNER_HINT = "The signing key is not the one registered for this API key, or it expired: run vest-register and " \
+                  "connect again with the three values it prints."
+INNER_SPACE_REFUSAL = "The API key must not contain spaces or line breaks; paste it again as one word."
 FIRST_START_DIALOGS = ("Welcome to Hummingbot", "PLEASE READ THIS CAREFULLY", "SET A SECURE PASSWORD")
 STORE_KEYS_SCRIPT = """
 import sys
@@ -106,3 +120,77 @@ class CliInPseudoTerminalTest(unittest.TestCase):
         self._wait("Home folder", START_TIMEOUT)
         self._check_balance_and_exit()
         self._assert_never_echoed(PASSWORD)
+
+    # ---- answers gone wrong ----------------------------------------------------------------------------------------
+    def _start_unlocked_cli(self) -> PtyProcess:
+        """The CLI with the keystore unlocked by CONFIG_PASSWORD (no dialogs), at its prompt."""
+        self.cli = PtyProcess([sys.executable, "-m", "vest_hummingbot"], {**self.env, "CONFIG_PASSWORD": PASSWORD},
+                              PROJECT_ROOT, ROWS, WIDE_COLS)
+        self._wait("Home folder", START_TIMEOUT)
+        return self.cli
+
+    def _wait_count(self, text: str, count: int) -> None:
+        self.assertTrue(self.cli.wait_for(lambda screen: screen.count(text) >= count, STEP_TIMEOUT),
+                        f"never saw {text!r} {count} times:\n{self.cli.screen.text()}")
+
+    @property
+    def _keys_file(self) -> Path:
+        return self.home / "conf" / "connectors" / "vest_perpetual.yml"
+
+    def test_connect_with_a_wrong_signing_key_fails_and_keeps_no_keys(self):
+        cli = self._start_unlocked_cli()
+        cli.type_line("connect vest_perpetual")
+        self._answer(API_KEY_PROMPT, self.account.api_key)
+        self._answer(SIGNING_KEY_PROMPT, WRONG_SIGNING_KEY)
+        self._answer(ACCOUNT_GROUP_PROMPT, str(self.account.account_group))
+        self._wait(BAD_SIGNER_CODE)
+        error = next(line for line in cli.screen.text().splitlines() if BAD_SIGNER_CODE in line)
+        self.assertTrue(error.strip().startswith("Error: "), error)
+        self.assertIn(BAD_SIGNER_HINT, error)
+        self.assertNotIn(CONNECTED, cli.screen.text())
+        self.assertFalse(self._keys_file.exists(), "Hummingbot kept the keys of a failed connect")
+
+        cli.type_line("balance")
+        self._wait("Exchanges Total")
+        self.assertNotIn("vest_perpetual:", cli.screen.text())
+        cli.type_line("exit")
+        self.assertEqual(0, cli.wait_exit(EXIT_TIMEOUT), cli.screen.text())
+        for secret in (self.account.api_key, WRONG_SIGNING_KEY):
+            self._assert_never_echoed(secret)
+
+    def test_connect_with_whitespace_around_the_answers(self):
+        """What a copy from a terminal brings along: the API key pasted with spaces, a tab and its line break (a
+        tab cannot be typed into the prompt: Tab completes), the signing key typed between spaces."""
+        cli = self._start_unlocked_cli()
+        cli.type_line("connect vest_perpetual")
+        self._wait(API_KEY_PROMPT)
+        cli.paste_line(f"  \t{self.account.api_key} \t\n")
+        self._answer(SIGNING_KEY_PROMPT, f"  {self.account.signing_private_key}  ")
+        self._answer(ACCOUNT_GROUP_PROMPT, f" {self.account.account_group} ")
+        self._wait(CONNECTED)
+        self._check_balance_and_exit()
+        for secret in (self.account.api_key, self.account.signing_private_key):
+            self._assert_never_echoed(secret)
+
+    def test_api_key_with_whitespace_inside_is_refused_and_asked_again(self):
+        cli = self._start_unlocked_cli()
+        cli.type_line("connect vest_perpetual")
+        key = self.account.api_key
+        head, tail = key[:len(key) // 2], key[len(key) // 2:]
+        self._answer(API_KEY_PROMPT, f"{head} {tail}")
+        self._wait(INNER_SPACE_REFUSAL)
+        self._wait_count(API_KEY_PROMPT, 2)
+        cli.paste_line(f"{head}\n{tail}")  # a line break inside, as a paste of a wrapped key brings it
+        self._wait_count(INNER_SPACE_REFUSAL, 2)
+        self._wait_count(API_KEY_PROMPT, 3)
+        self.assertNotIn(SIGNING_KEY_PROMPT, cli.screen.text())
+        for part in (head, tail):
+            self._assert_never_echoed(part)
+
+        cli.type_line(key)
+        self._answer(SIGNING_KEY_PROMPT, self.account.signing_private_key)
+        self._answer(ACCOUNT_GROUP_PROMPT, str(self.account.account_group))
+        self._wait(CONNECTED)
+        cli.type_line("exit")
+        self.assertEqual(0, cli.wait_exit(EXIT_TIMEOUT), cli.screen.text())
+        self._assert_never_echoed(head)
