@@ -3,11 +3,14 @@ fault middleware. Business logic lives in `engine.py` / `market.py`.
 
 Headers (§1.3, §3.1, §7.2): private routes need `X-API-KEY` (missing/unknown -> 1002, HTTP 401) and
 `xrestservermm: restserver<g>` equal to the key's group (missing/malformed/mismatch -> 1146). Public routes and
-/register accept a missing `xrestservermm` (sources conflict, §9.3) but reject a malformed or unknown one.
+/register accept a missing `xrestservermm` (sources conflict, §9.3) unless `strict_requests`, but reject a
+malformed or unknown one.
 
 Answer faults decided per route (§7.11): `garble_cancel_response` (HTML 200, cancel not executed),
 `fail_order_queries` (plain-text 503 on `GET /orders`), `account_without_positions`, `drop_order_response`,
-`stall_order_requests` (held unprocessed until the client disconnects, then discarded).
+`stall_order_requests` (held unprocessed until the client disconnects, then discarded). Request readings (§7.13):
+`leverage_params`, `cancel_requires_time_query`, `strict_requests`, `limit_above_max`, `unknown_symbols`,
+`end_time_default`, `rate_limit_code`.
 """
 from __future__ import annotations
 
@@ -67,8 +70,9 @@ class Api:
         if faults.response_delay > 0:
             await asyncio.sleep(faults.response_delay)
         status = faults.http_error()
-        if status == 429:
-            return self._error(VestError(E.TOO_MANY_REQUESTS), {"Retry-After": f"{faults.retry_after:g}"})
+        if status == 429:  # body code 1003 (Error Codes) or 429 (the 'POST /orders' example), `rate_limit_code`
+            code = E.RATE_LIMITED if faults.rate_limit_code == E.RATE_LIMITED else E.TOO_MANY_REQUESTS
+            return self._error(VestError(code), {"Retry-After": f"{faults.retry_after:g}"})
         if status is not None:
             return web.Response(status=status, text=_reason(status))
         try:
@@ -91,7 +95,7 @@ class Api:
     # ---- helpers -------------------------------------------------------------------------------------------
     def _check_group_header(self, request: web.Request, expected: Optional[int] = None) -> None:
         value = request.headers.get("xrestservermm")
-        if value is None and expected is None:
+        if value is None and expected is None and not self.sim.faults.strict_requests:
             return
         try:
             group = parse_group(value, self.engine.account_groups)
@@ -106,8 +110,11 @@ class Api:
         return acct
 
     @staticmethod
-    async def _body(request: web.Request) -> Any:
+    async def _body(request: web.Request, empty: Any = None) -> Any:
+        """The JSON body (422 `json_invalid` when unreadable); `empty`, when given, stands for an empty body."""
         raw = await request.read()
+        if empty is not None and not raw.strip():
+            return empty
         try:
             return json.loads(raw)
         except ValueError as error:
@@ -115,10 +122,13 @@ class Api:
                                            "input": {}, "ctx": {"error": str(error)}}]) from None
 
     def _symbols_filter(self, request: web.Request) -> List[str]:
+        """The `symbols` comma list; unknown symbols: 1121, or left out under `unknown_symbols="skip"`."""
         text = request.query.get("symbols")
         if not text:
             return self.market.symbols
         symbols = [s for s in text.split(",") if s]
+        if self.sim.faults.unknown_symbols == "skip":
+            return [s for s in symbols if s in self.market.states]
         if any(s not in self.market.states for s in symbols):
             raise VestError(E.BAD_SYMBOL)
         return symbols
@@ -131,14 +141,27 @@ class Api:
             raise VestError(E.BAD_SYMBOL)
         return symbol
 
-    @staticmethod
-    def _limit(request: web.Request, default: int, maximum: int) -> int:
+    def _limit(self, request: web.Request, default: int, maximum: int) -> int:
+        """`limit`: below 1 -> 1130; above the documented maximum -> 1130, or the maximum (`limit_above_max`)."""
         limit = query_int(request.query, "limit")
         if limit is None:
             return default
+        if limit > maximum and self.sim.faults.limit_above_max == "clamp":
+            return maximum
         if not 1 <= limit <= maximum:
             raise VestError(E.INVALID_PARAMETER, f"limit must be between 1 and {maximum}")
         return limit
+
+    def _end_time(self, request: web.Request) -> Optional[int]:
+        """`endTime` "defaults to current" [Doc: 'GET /orders']; `end_time_default="unbounded"` applies none."""
+        end = query_int(request.query, "endTime")
+        if end is None and self.sim.faults.end_time_default == "now":
+            return self.sim.now_ms()
+        return end
+
+    def _private_time(self, request: web.Request) -> None:
+        """`time` of the private GETs: listed without "optional", required (422) under `strict_requests`."""
+        query_int(request.query, "time", required=self.sim.faults.strict_requests)
 
     @staticmethod
     def _interval(request: web.Request) -> str:
@@ -200,12 +223,13 @@ class Api:
     # ---- private -------------------------------------------------------------------------------------------
     async def register(self, request: web.Request) -> web.Response:
         self._check_group_header(request)
-        api_key, group = self.engine.register(RegisterRequest.parse(await self._body(request)))
+        strict = self.sim.faults.strict_requests
+        api_key, group = self.engine.register(RegisterRequest.parse(await self._body(request), strict))
         return _json({"apiKey": api_key, "accGroup": group})
 
     async def account(self, request: web.Request) -> web.Response:
         acct = self._auth(request)
-        query_int(request.query, "time")
+        self._private_time(request)
         body = self.engine.render_account(acct)
         if self.sim.faults.account_without_positions:
             del body["positions"]
@@ -217,8 +241,16 @@ class Api:
         return _json({"lastNonce": acct.last_nonce})
 
     async def leverage(self, request: web.Request) -> web.Response:
+        """Parameters from the body, the query string or both (`leverage_params`, §3.5)."""
         acct = self._auth(request)
-        return _json(self.engine.set_leverage(acct, LeverageRequest.parse(await self._body(request))))
+        mode = self.sim.faults.leverage_params
+        if mode == "query":
+            req = LeverageRequest.parse(None, request.query, mode)  # the body is not read
+        elif mode == "body":
+            req = LeverageRequest.parse(await self._body(request), None, mode)  # the query string is ignored
+        else:
+            req = LeverageRequest.parse(await self._body(request, empty={}), request.query, mode)
+        return _json(self.engine.set_leverage(acct, req))
 
     async def post_order(self, request: web.Request) -> web.StreamResponse:
         if self.sim.faults.take_order_stall():
@@ -249,7 +281,8 @@ class Api:
             # Fault: something in front of Vest answers 200 with an HTML page; the cancel never reaches the engine.
             return web.Response(status=200, text=GARBLED_BODY, content_type="text/html")
         acct = self._auth(request)
-        query_int(request.query, "time", required=True)
+        if self.sim.faults.cancel_requires_time_query:  # one server's behaviour; the docs show a body only
+            query_int(request.query, "time", required=True)
         order_id = self.engine.cancel_order(acct, CancelRequest.parse(await self._body(request)))
         return _json({"id": order_id})
 
@@ -261,14 +294,16 @@ class Api:
         status = q.get("status") or None
         if status is not None and ("," in status or status not in ORDER_STATUSES):
             raise VestError(E.INVALID_PARAMETER, "Invalid status")
+        self._private_time(request)
         symbol = q.get("symbol") or None
         if symbol is not None and symbol not in self.market.states:
-            raise VestError(E.BAD_SYMBOL)
-        query_int(q, "time")
+            if self.sim.faults.unknown_symbols != "skip":
+                raise VestError(E.BAD_SYMBOL)
+            return _json([])  # an unknown market has no orders
         return _json(self.engine.query_orders(
             acct, ids=self._ids(request), nonce=query_int(q, "nonce"), symbol=symbol,
             order_type=q.get("orderType") or None, status=status, start=query_int(q, "startTime"),
-            end=query_int(q, "endTime"), limit=self._limit(request, MAX_HISTORY_LIMIT, MAX_HISTORY_LIMIT)))
+            end=self._end_time(request), limit=self._limit(request, MAX_HISTORY_LIMIT, MAX_HISTORY_LIMIT)))
 
     async def post_lp(self, request: web.Request) -> web.Response:
         acct = self._auth(request)
@@ -276,11 +311,11 @@ class Api:
 
     def _rows(self, request: web.Request, rows: list, with_status: bool) -> web.Response:
         q = request.query
-        query_int(q, "time")
+        self._private_time(request)
         return _json(self.engine.filter_rows(
             rows, ids=self._ids(request), nonce=query_int(q, "nonce"), order_type=q.get("orderType") or None,
             status=(q.get("status") or None) if with_status else None, start=query_int(q, "startTime"),
-            end=query_int(q, "endTime"), limit=self._limit(request, MAX_HISTORY_LIMIT, MAX_HISTORY_LIMIT)))
+            end=self._end_time(request), limit=self._limit(request, MAX_HISTORY_LIMIT, MAX_HISTORY_LIMIT)))
 
     async def get_lp(self, request: web.Request) -> web.Response:
         acct = self._auth(request)
@@ -288,7 +323,8 @@ class Api:
 
     async def withdraw(self, request: web.Request) -> web.Response:
         acct = self._auth(request)
-        return _json({"id": self.engine.withdraw(acct, WithdrawRequest.parse(await self._body(request)))})
+        req = WithdrawRequest.parse(await self._body(request), self.sim.faults.strict_requests)
+        return _json({"id": self.engine.withdraw(acct, req)})
 
     async def get_transfers(self, request: web.Request) -> web.Response:
         acct = self._auth(request)

@@ -79,6 +79,8 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
         body = await _body(request)
         if "offsetMs" in body:
             sim.clock_offset_ms = int(body["offsetMs"])
+        if "timeMs" in body:
+            sim.set_clock(int(body["timeMs"]))
         if "advanceSeconds" in body:
             sim.advance_clock(float(body["advanceSeconds"]))
         return _ok({"time": sim.now_ms(), "offsetMs": sim.clock_offset_ms})
@@ -88,6 +90,13 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
         for _ in range(int(body.get("count", 1))):
             sim.step()
         return _ok({"tickers": [sim.market.ticker_latest(s) for s in sim.market.symbols]})
+
+    async def get_market_status(request: web.Request) -> web.Response:
+        return _ok(sim.market_status())
+
+    async def set_market_status(request: web.Request) -> web.Response:
+        body = await _body(request)
+        return _ok({"symbol": body["symbol"], "status": sim.set_market_status(body["symbol"], body["status"])})
 
     async def get_faults(request: web.Request) -> web.Response:
         return _ok(sim.faults.snapshot())
@@ -163,6 +172,8 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
         web.post("/_sim/price", _guard(price)),
         web.post("/_sim/clock", _guard(clock)),
         web.post("/_sim/step", _guard(step)),
+        web.get("/_sim/market_status", _guard(get_market_status)),
+        web.post("/_sim/market_status", _guard(set_market_status)),
         web.get("/_sim/faults", _guard(get_faults)),
         web.post("/_sim/faults", _guard(set_faults)),
         web.post("/_sim/faults/reset", _guard(reset_faults)),

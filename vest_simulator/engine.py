@@ -14,6 +14,11 @@ Processing passes and partial fills (§7.5, §7.12): `process_pending()` and `ch
 With `faults.partial_fill_chunks` = N > 1 an order that executes does so in N chunks (fixed at its first
 execution), at most one per pass: the first where it would have filled whole, the others on later
 `check_triggers()` passes (ticks, price jumps, clock moves); in between it is PARTIALLY_FILLED.
+
+Halted markets (§7.13): an order to a halted market is refused with 1148 (`closed_market_reply="http_1148"`) or
+accepted and then REJECTED with 3024 on its first pass (`"rejected_3024"`). A MARKET or FOK order accepted before
+the halt and still queued is REJECTED with 3024; a GTC LIMIT rests. Nothing of a halted market executes (resting
+LIMITs, later chunks, TP/SL children wait); cancels, positions and leverage are unaffected.
 """
 from __future__ import annotations
 
@@ -81,7 +86,9 @@ class Engine:
                  account_groups: Iterable[int] = range(10), register_group: int = 0,
                  listen_key_ttl_ms: int = LISTEN_KEY_TTL_MS, faults: Optional[Faults] = None) -> None:
         self.market = market
-        self.faults = faults if faults is not None else Faults(seed=seed)  # readings: chunks, lastFilled*, nulls
+        # One set of switches for the engine and its market (halts, sessions, readings): given ones win.
+        self.faults = faults if faults is not None else market.faults
+        market.faults = self.faults
         self.clock = clock
         self.routers = [r.lower() for r in routers]
         self.account_groups = set(account_groups)
@@ -139,11 +146,15 @@ class Engine:
         return acct, self.issue_api_key(acct), signing_key, primary_key, expiry
 
     def register(self, req: RegisterRequest) -> Tuple[str, int]:
-        """POST /register: verify the EIP-712 SignerProof against any accepted router (§3.2, §7.3)."""
+        """POST /register: verify the EIP-712 SignerProof against any accepted router (§3.2, §7.3). Addresses are
+        "lower-cased" in the docs' example: `strict_requests` refuses others with 1130."""
         if req.network_type != 0:
             raise VestError(E.INVALID_NETWORK_TYPE)
         if not is_address(req.signing_addr) or not is_address(req.primary_addr):
             raise VestError(E.INVALID_PARAMETER, "Invalid address")
+        if self.faults.strict_requests and (req.signing_addr != req.signing_addr.lower()
+                                            or req.primary_addr != req.primary_addr.lower()):
+            raise VestError(E.INVALID_PARAMETER, "Addresses must be lower-cased")
         primary, signer = req.primary_addr.lower(), req.signing_addr.lower()
         if req.expiry_time <= self.clock():
             raise VestError(E.INVALID_SIGNATURE, "Signer expiry is in the past")
@@ -174,17 +185,30 @@ class Engine:
         return acct
 
     # ---- request authentication (§4, §7.4) -----------------------------------------------------------------
-    def _preflight(self, time_ms: int, nonce: int, recv_window: Optional[int]) -> None:
-        """recvWindow (1131), time window (1132) and nonce range (1023) checks before signature recovery."""
+    def _preflight(self, time_ms: int, nonce: int, recv_window: Optional[int], order: bool = False) -> bool:
+        """recvWindow (1131), time window (1132) and nonce range (1023) checks before signature recovery. The docs
+        discard a request once `now > time + recvWindow`; `future_time_check="recv_window"` also refuses
+        `time > now + recvWindow` (§4.9: the future tolerance is unknown). For an order under
+        `expired_order_reply="rejected_3004"` the window is not refused here: True is returned instead, and the
+        order is REJECTED with 3004 ORDER_STALE on its first pass."""
         window = DEFAULT_RECV_WINDOW_MS if recv_window is None else recv_window
         if window <= 0:
             raise VestError(E.BAD_RECV_WINDOW)
         now = self.clock()
-        # The future bound is a guess: §4.9 says the tolerance for `time` in the future is unknown.
-        if now > time_ms + window or time_ms > now + window:
+        stale = now > time_ms + window or (self.faults.future_time_check == "recv_window" and time_ms > now + window)
+        if stale and not (order and self.faults.expired_order_reply == "rejected_3004"):
             raise VestError(E.ORDER_EXPIRED)
         if not 0 <= nonce < 1 << 256:
             raise VestError(E.INVALID_NONCE, "Invalid nonce")
+        return stale
+
+    def _closed_on_arrival(self, symbol: str) -> bool:
+        """An order to a halted market: 1148 now (`http_1148`), or True: REJECTED with 3024 on its first pass."""
+        if not self.market.is_halted(symbol):
+            return False
+        if self.faults.closed_market_reply == "http_1148":
+            raise VestError(E.MARKET_CLOSED)
+        return True
 
     def _verify(self, acct: Account, encoded: bytes, signature: str, time_ms: int) -> Tuple[bytes, str]:
         """Recover the signer of keccak(encoded); it must be the primary or a registered signer whose expiry is
@@ -215,25 +239,28 @@ class Engine:
     # ---- orders --------------------------------------------------------------------------------------------
     def place_order(self, acct: Account, req: OrderRequest) -> str:
         """POST /orders: synchronous validation, NEW event(s), then queued execution. Returns the order id."""
-        self._preflight(req.time, req.nonce, req.recv_window)
+        stale = self._preflight(req.time, req.nonce, req.recv_window, order=True)
         values = (req.time, req.nonce, req.order_type, req.symbol, req.is_buy, req.size, req.limit_price,
                   req.reduce_only)
         digest, _ = self._verify(acct, abi_encode(ORDER_TYPES, values), req.signature, req.time)
         spec = self._spec(req.symbol)
-        if self.market.is_halted(spec.symbol):
-            raise VestError(E.MARKET_CLOSED)
+        closed = self._closed_on_arrival(spec.symbol)
         if req.order_type not in ("MARKET", "LIMIT"):
             raise VestError(E.INVALID_ORDER_TYPE)
         size = parse_decimal(req.size, spec.size_decimals)
         limit_price = parse_decimal(req.limit_price, spec.price_decimals)
         if size is None or limit_price is None:
             raise VestError(E.BAD_DECIMALS)
-        if req.time_in_force is not None and (req.order_type != "LIMIT" or req.time_in_force not in ("GTC", "FOK")):
+        time_in_force = req.time_in_force
+        if time_in_force is not None and req.order_type == "MARKET" and self.faults.tif_on_market == "ignore":
+            time_in_force = None  # "only accepted when orderType == LIMIT" [Doc]; one client sends it anyway
+        if time_in_force is not None and (req.order_type != "LIMIT" or time_in_force not in ("GTC", "FOK")):
             raise VestError(E.INVALID_TIME_IN_FORCE)
         children = self._tp_sl_children(acct, req, spec, size, limit_price)
         self._use_nonce(acct, req.nonce)
         order = self._new_order("0x" + digest.hex(), acct, req.nonce, spec, req.is_buy, req.order_type, size,
-                                limit_price, req.reduce_only, req.time_in_force)
+                                limit_price, req.reduce_only, time_in_force)
+        order.arrival_code = E.ORDER_STALE if stale else E.MARKET_CLOSED_REJECTION if closed else None
         acct.orders[order.id] = order
         self._emit_order(order)
         for child_type, price, nonce, child_id in children:
@@ -282,11 +309,10 @@ class Engine:
     def place_external_order(self, acct: Account, symbol: str, is_buy: bool, size: Any, order_type: str = "LIMIT",
                              limit_price: Any = None, reduce_only: bool = False, nonce: Optional[int] = None) -> str:
         """An order another client of the account (Vest's web UI, a second API key) placed: validated like a
-        signed one (1121, 1148, 1116, 1111, 3015), then NEW and queued exactly like one. A MARKET order without a
-        limit gets mark x (1 +/- 5%). Returns the order id."""
+        signed one (1121, 1148 or a later 3024, 1116, 1111, 3015), then NEW and queued exactly like one. A MARKET
+        order without a limit gets mark x (1 +/- 5%). Returns the order id."""
         spec = self._spec(symbol)
-        if self.market.is_halted(symbol):
-            raise VestError(E.MARKET_CLOSED)
+        closed = self._closed_on_arrival(symbol)
         if order_type not in ("MARKET", "LIMIT"):
             raise VestError(E.INVALID_ORDER_TYPE)
         if limit_price is None:
@@ -305,6 +331,7 @@ class Engine:
         order = self._new_order(order_id, acct, nonce, spec, is_buy, order_type, size_value, price_value,
                                 reduce_only, "GTC" if order_type == "LIMIT" else None)
         order.external = True
+        order.arrival_code = E.MARKET_CLOSED_REJECTION if closed else None
         acct.orders[order.id] = order
         self._emit_order(order)
         self._pending.append(order)
@@ -432,6 +459,15 @@ class Engine:
             order = self._pending.popleft()
             if order.status != "NEW":
                 continue  # cancelled before execution
+            if order.arrival_code is not None:  # refused on arrival, reported now (3004 stale / 3024 closed)
+                self._finish(order, "REJECTED", order.arrival_code)
+                continue
+            if self.market.is_halted(order.symbol):  # halted between acceptance and execution
+                if order.order_type == "MARKET" or order.time_in_force == "FOK":
+                    self._finish(order, "REJECTED", E.MARKET_CLOSED_REJECTION)
+                else:
+                    self._arm(order)  # a GTC LIMIT rests; it is checked once the market trades again
+                continue
             self._try_execute(order, placement=True)
             if order.status in LIVE_STATUSES:
                 self._arm(order)
@@ -678,12 +714,12 @@ class Engine:
             if req.order_type == "SCHEDULE_WITHDRAW":
                 lp.due_time = lp.post_time + LP_SCHEDULE_DELAY_MS
                 self._scheduled_lp.append((acct, lp))
-                self.on_private(acct.primary, "LP", lp.render())
+                self.on_private(acct.primary, "LP", lp.event_args())
                 return lp.id
             lp.fees = usdc(size * LP_IMMEDIATE_WITHDRAW_FEE)
             acct.balance += size - lp.fees
         lp.status, lp.code = ("REJECTED", code) if code else ("FILLED", None)
-        self.on_private(acct.primary, "LP", lp.render())
+        self.on_private(acct.primary, "LP", lp.event_args())
         return lp.id
 
     def _run_scheduled_lp(self) -> None:
@@ -693,7 +729,7 @@ class Engine:
             self._scheduled_lp.remove((acct, lp))
             acct.balance += lp.size
             lp.status = "FILLED"
-            self.on_private(acct.primary, "LP", lp.render())
+            self.on_private(acct.primary, "LP", lp.event_args())
 
     def lp_pool(self) -> Decimal:
         return LP_POOL_START + sum((a.lp_balance for a in self.accounts.values()), ZERO)

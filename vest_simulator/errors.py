@@ -1,7 +1,9 @@
 """Vest error codes (docs/vest-protocol.md §6.6) and the exceptions the simulator raises for them.
 
 1xxx codes are synchronous HTTP errors; 3xxx/4xxx/5xxx engine rejections are reported asynchronously as
-REJECTED events (except 3015 DUPLICATE, 3017 ORDER_NOT_FOUND and 3021 which are answered synchronously).
+REJECTED events (except 3015 DUPLICATE, 3017 ORDER_NOT_FOUND and 3021 which are answered synchronously). The
+switches `closed_market_reply` and `expired_order_reply` (§7.13) move 1148 and 1132 of orders to their engine
+counterparts 3024 and 3004.
 """
 from __future__ import annotations
 
@@ -27,12 +29,15 @@ MARKET_CLOSED = 1148
 
 PRICE_CHECK_FAILED = 3001
 MARGIN_CHECK_FAILED = 3002
+ORDER_STALE = 3004
 DELETED_BY_LIQ = 3008
 DUPLICATE = 3015
 ORDER_NOT_FOUND = 3017
 REDUCE_ONLY_INCREASES = 3018
 REDUCE_ONLY_EXCEEDS_SIZE = 3019
 DECREASE_LEVERAGE_WITH_POSITION = 3021
+MARKET_CLOSED_REJECTION = 3024  # the engine's MARKET_CLOSED (the page lists the name twice: 1148 and 3024)
+RATE_LIMITED = 429  # the body code of the page's rate-limit example {"code": 429, "msg": "Rate limited"}
 
 LP_INSUFFICIENT_BALANCE = 4001
 LP_WITHDRAW_WITHOUT_SHARES = 4007
@@ -65,12 +70,15 @@ MESSAGES = {
     INVALID_TP_SL_PRICE: "Invalid TP/SL price",
     INVALID_ACCOUNT_GROUP: "Invalid account group",
     MARKET_CLOSED: "Market closed",
+    MARKET_CLOSED_REJECTION: "Market closed",
+    ORDER_STALE: "Order stale",
+    RATE_LIMITED: "Rate limited",
     DUPLICATE: "Duplicate",
     ORDER_NOT_FOUND: "Order already processed or cancelled",
     DECREASE_LEVERAGE_WITH_POSITION: "Cannot decrease leverage with an open position",
 }
 
-HTTP_STATUS = {UNAUTHORIZED: 401, TOO_MANY_REQUESTS: 429}
+HTTP_STATUS = {UNAUTHORIZED: 401, TOO_MANY_REQUESTS: 429, RATE_LIMITED: 429}
 
 
 class VestError(Exception):

@@ -14,6 +14,10 @@ Model (all [inferred], documented guesses):
 * oneHrFundingRate: base rate + imbalance term + mean-reverting noise; cumFunding accrues continuously:
   d(cumFunding) = rate/3600 per second * index price (§6.3). Minute samples form /funding/history;
 * 1-minute bars of the mark price (volume from fills), aggregated for any interval (§2.5).
+
+Market status (§2.2, §7.13): a market is halted while it is halted by hand (`halt`, the simulator's
+`halted_symbols` argument and `set_market_status`), by the `halted_symbols` fault, or outside its `market_hours`
+session. Where the halt shows follows `halt_flag_in`; prices keep moving while a market is halted.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Callable, Deque, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from .faults import Faults
 from .signatures import keccak
 from .util import RATE_DECIMALS, ZERO, fmt, fmt_usdc, round_to, step
 
@@ -173,10 +178,33 @@ class SymbolState:
     imbalance: Decimal = ZERO  # net user open interest, base units (positive = long-heavy)
     bars: Dict[int, Bar] = field(default_factory=dict)
     funding_samples: List[Tuple[int, Decimal]] = field(default_factory=list)
-    trades: Deque[dict] = field(default_factory=lambda: deque(maxlen=TRADE_TAPE_LENGTH))
+    trades: Deque[Trade] = field(default_factory=lambda: deque(maxlen=TRADE_TAPE_LENGTH))
     trade_seq: int = 0
-    trade_id_prefix: str = "0x"  # 0x + 16 hex of keccak(seed:symbol); trade ids are 0x + 64 hex
+    trade_id_prefix: str = "0x"  # 0x + 16 hex of keccak(seed:symbol); WS trade ids are 0x + 64 hex
     day_cache: Optional[Tuple[int, Optional[tuple]]] = None  # (minute, closed-minutes aggregate) for /ticker/24hr
+
+
+class Trade:
+    """One public trade (§2.6, §5.3): `id` is its WS id (0x + 64 hex), `seq` its REST id (an integer, as the
+    docs' `GET /trades` example shows); `qty` is signed (negative: the taker sold)."""
+
+    __slots__ = ("seq", "id", "price", "qty", "quote_qty", "time", "is_buy")
+
+    def __init__(self, seq: int, trade_id: str, price: str, qty: str, quote_qty: str, time_ms: int,
+                 is_buy: bool) -> None:
+        self.seq, self.id, self.price, self.qty, self.quote_qty = seq, trade_id, price, qty, quote_qty
+        self.time, self.is_buy = time_ms, is_buy
+
+    def render(self, side: str = "signed_qty", rest: bool = False) -> dict:
+        """The wire object under the `trade_side` reading; `rest` gives the REST id, else the WS id."""
+        data = {"id": self.seq if rest else self.id, "price": self.price,
+                "qty": self.qty if side == "signed_qty" else self.qty.lstrip("-"), "quoteQty": self.quote_qty,
+                "time": self.time}
+        if side == "is_buy":
+            data["isBuy"] = self.is_buy
+        elif side == "side":
+            data["side"] = "BUY" if self.is_buy else "SELL"
+        return data
 
 
 def _gauss(rng: random.Random) -> Decimal:
@@ -188,15 +216,16 @@ def _clamp(value: Decimal, limit: Decimal) -> Decimal:
 
 
 class Market:
-    """All symbols' prices and history. `halted` holds statically halted symbols; `extra_halted` is consulted too."""
+    """All symbols' prices and history. `halted` are markets halted by hand (until `resume`); `faults` gives the
+    `halted_symbols` fault, `market_hours` and the readings of how markets and trades are shown (shared with the
+    engine, which adopts the market's when given none)."""
 
     def __init__(self, specs: Sequence[SymbolSpec], seed: int, clock: Callable[[], int],
-                 history_minutes: int = 1440, halted: Iterable[str] = (),
-                 extra_halted: Callable[[], Set[str]] = set) -> None:
+                 history_minutes: int = 1440, halted: Iterable[str] = (), faults: Optional[Faults] = None) -> None:
         self.clock = clock
         self.seed = seed
+        self.faults = faults if faults is not None else Faults(seed=seed)
         self.halted: Set[str] = set(halted)
-        self._extra_halted = extra_halted
         self.states: Dict[str, SymbolState] = {}
         now = clock()
         for spec in specs:
@@ -219,10 +248,26 @@ class Market:
         return self.states[symbol]
 
     def is_halted(self, symbol: str) -> bool:
-        return symbol in self.halted or symbol in self._extra_halted()
+        """The venue's truth: halted by hand, by the `halted_symbols` fault, or outside its `market_hours`."""
+        return (symbol in self.halted or symbol in self.faults.halted_symbols
+                or not self.faults.in_session(symbol, self.clock()))
 
     def status(self, symbol: str) -> str:
+        """`TRADING` or `HALT`, the venue's truth (wherever it shows)."""
         return "HALT" if self.is_halted(symbol) else "TRADING"
+
+    def shown_status(self, symbol: str, where: str) -> str:
+        """The status shown at `where` ("ticker" or "exchange_info"): the truth where `halt_flag_in` shows halts,
+        `TRADING` elsewhere."""
+        return self.status(symbol) if self.faults.halt_flag_in in (where, "both") else "TRADING"
+
+    def halt(self, symbol: str) -> None:
+        self.halted.add(symbol)
+
+    def resume(self, symbol: str) -> None:
+        """Lift the halts by hand and by fault; a market outside its `market_hours` stays closed."""
+        self.halted.discard(symbol)
+        self.faults.halted_symbols.discard(symbol)
 
     # ---- evolution -----------------------------------------------------------------------------------------
     def _generate_history(self, state: SymbolState, now: int, minutes: int) -> None:
@@ -359,35 +404,39 @@ class Market:
         return {"bids": bids, "asks": asks}
 
     def record_trade(self, symbol: str, price: Decimal, signed_size: Decimal, time_ms: int) -> dict:
-        """Append a fill to the tape and the current bar; negative qty = taker sold (§2.6)."""
+        """Append a fill to the tape and the current bar; negative size = taker sold (§2.6). Returns the
+        `{symbol}@trades` payload (hex id, `trade_side` reading)."""
         state = self.states[symbol]
         spec = state.spec
         state.trade_seq += 1
         quote = abs(signed_size) * price
-        trade = {
-            "id": f"{state.trade_id_prefix}{state.trade_seq:048x}",
-            "price": fmt(price, spec.price_decimals),
-            "qty": fmt(signed_size, spec.size_decimals),
-            "quoteQty": fmt_usdc(quote),
-            "time": time_ms,
-        }
+        trade = Trade(state.trade_seq, f"{state.trade_id_prefix}{state.trade_seq:048x}",
+                      fmt(price, spec.price_decimals), fmt(signed_size, spec.size_decimals), fmt_usdc(quote), time_ms,
+                      signed_size > 0)
         state.trades.append(trade)
         bar = self._bar_for(state, time_ms // MINUTE_MS * MINUTE_MS)
         bar.volume += abs(signed_size)
         bar.quote_volume += quote
         bar.trades += 1
-        return trade
+        return trade.render(self.faults.trade_side)
 
     # ---- public renderings ---------------------------------------------------------------------------------
     def exchange_symbol(self, symbol: str) -> dict:
+        """An `/exchangeInfo` row (§2.1): the documented fields, plus the observed `asset` and `tradingStatus`
+        under `exchange_info_fields="observed"` (`tradingStatus` also whenever halts show there)."""
         spec = self.states[symbol].spec
-        return {
+        row = {
             "symbol": spec.symbol, "displayName": spec.name, "base": spec.base, "quote": spec.quote,
             "sizeDecimals": spec.size_decimals, "priceDecimals": spec.price_decimals,
             "initMarginRatio": f"{spec.init_margin_ratio:f}", "maintMarginRatio": f"{spec.maint_margin_ratio:f}",
-            "takerFee": f"{spec.taker_fee:f}", "isolated": spec.isolated, "asset": spec.asset,
-            "tradingStatus": self.status(symbol),
+            "takerFee": f"{spec.taker_fee:f}", "isolated": spec.isolated,
         }
+        observed = self.faults.exchange_info_fields == "observed"
+        if observed:
+            row["asset"] = spec.asset
+        if observed or self.faults.halt_flag_in != "ticker":
+            row["tradingStatus"] = self.shown_status(symbol, "exchange_info")
+        return row
 
     def ticker_latest(self, symbol: str) -> dict:
         state = self.states[symbol]
@@ -396,7 +445,7 @@ class Market:
             "symbol": symbol, "markPrice": fmt(state.mark, decimals), "indexPrice": fmt(state.index, decimals),
             "imbalance": fmt(state.imbalance, state.spec.size_decimals),
             "oneHrFundingRate": fmt(state.funding_rate, RATE_DECIMALS),
-            "cumFunding": fmt(state.cum_funding, RATE_DECIMALS), "status": self.status(symbol),
+            "cumFunding": fmt(state.cum_funding, RATE_DECIMALS), "status": self.shown_status(symbol, "ticker"),
         }
 
     def _day_stats(self, symbol: str) -> Tuple[int, int, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]:
@@ -509,12 +558,14 @@ class Market:
         return [{"symbol": symbol, "time": t, "oneHrFundingRate": fmt(r, RATE_DECIMALS)} for t, r in picked]
 
     def trades(self, symbol: str, start: Optional[int], end: Optional[int], limit: int) -> List[dict]:
-        out: List[dict] = []
+        """`GET /trades` (§2.6): ascending, the last `limit` up to `end`, integer ids, `trade_side` reading."""
+        out: List[Trade] = []
         for trade in reversed(self.states[symbol].trades):
-            if end is not None and trade["time"] > end:
+            if end is not None and trade.time > end:
                 continue
-            if (start is not None and trade["time"] < start) or len(out) == limit:
+            if (start is not None and trade.time < start) or len(out) == limit:
                 break
             out.append(trade)
         out.reverse()
-        return out
+        side = self.faults.trade_side
+        return [trade.render(side, rest=True) for trade in out]

@@ -75,6 +75,7 @@ class Order:
     armed: bool = False  # TP/SL child: parent filled, trigger active
     seq: int = 0  # creation order, the tie-break of "newest first"
     external: bool = False  # placed by VestSimulator.place_order / liquidate, not by a signed request
+    arrival_code: Optional[int] = None  # accepted, then REJECTED with it on the first pass (3004 stale, 3024 closed)
     # executions: the latest chunk, and running totals over all chunks (fees, funding and PnL are cumulative)
     last_filled_size: Optional[Decimal] = None
     last_filled_price: Optional[Decimal] = None
@@ -188,9 +189,14 @@ class LpOrder:
     due_time: Optional[int] = None
 
     def render(self) -> dict:
-        """GET /lp row and LP event payload (§3.9, §5.4)."""
+        """GET /lp row (§3.9)."""
         return {"id": self.id, "nonce": self.nonce, "size": fmt_usdc(self.size), "orderType": self.order_type,
                 "status": self.status, "code": self.code, "fees": fmt_usdc(self.fees), "postTime": self.post_time}
+
+    def event_args(self) -> dict:
+        """LP event payload, the docs' shape: the row without `fees` (§5.4, Vest API docs, 'LP Order')."""
+        return {"id": self.id, "size": fmt_usdc(self.size), "orderType": self.order_type, "status": self.status,
+                "code": self.code, "postTime": self.post_time, "nonce": self.nonce}
 
 
 @dataclass

@@ -38,6 +38,16 @@ def query_int(query: Mapping[str, str], name: str, required: bool = False) -> Op
         raise RequestValidationError.wrong_type(["query", name], "int", text) from None
 
 
+def query_str(query: Mapping[str, str], name: str, required: bool = False) -> Optional[str]:
+    """A string query parameter (422 `missing` like FastAPI when required and absent or empty)."""
+    text = query.get(name)
+    if not text:
+        if required:
+            raise RequestValidationError.missing(["query", name], None)
+        return None
+    return text
+
+
 def body_dict(body: Any) -> Mapping[str, Any]:
     if not isinstance(body, dict):
         raise RequestValidationError.wrong_type(["body"], "dict", body)
@@ -142,10 +152,11 @@ class WithdrawRequest:
     signature: str
 
     @classmethod
-    def parse(cls, body: Any) -> "WithdrawRequest":
+    def parse(cls, body: Any, strict: bool = False) -> "WithdrawRequest":
+        """`execute` is in the docs' example without "optional"; it is required only under `strict_requests`."""
         order, recv_window, signature = _signed_envelope(body)
         loc = ["body", "order"]
-        execute = field(body_dict(body), "execute", "bool", ["body"], optional=True)
+        execute = field(body_dict(body), "execute", "bool", ["body"], optional=not strict)
         return cls(field(order, "time", "int", loc), field(order, "nonce", "int", loc),
                    field(order, "recipient", "str", loc), field(order, "token", "str", loc),
                    field(order, "size", "int", loc), field(order, "chainId", "int", loc),
@@ -163,24 +174,43 @@ class RegisterRequest:
     network_type: int
 
     @classmethod
-    def parse(cls, body: Any) -> "RegisterRequest":
+    def parse(cls, body: Any, strict: bool = False) -> "RegisterRequest":
+        """`networkType` is in the docs' example; it defaults to 0 unless `strict_requests` requires it."""
         body = body_dict(body)
         loc = ["body"]
         return cls(field(body, "signingAddr", "str", loc), field(body, "primaryAddr", "str", loc),
                    field(body, "signature", "str", loc), field(body, "expiryTime", "int", loc),
-                   field(body, "networkType", "int", loc, optional=True) or 0)
+                   field(body, "networkType", "int", loc, optional=not strict) or 0)
 
 
 @dataclass(frozen=True)
 class LeverageRequest:
-    """POST /account/leverage (§3.5), JSON body {time, symbol, value}."""
+    """POST /account/leverage (§3.5): time, symbol, value, listed as "Parameters" (the page's word for query
+    strings elsewhere) while clients send a JSON body."""
 
     time: int
     symbol: str
     value: int
 
+    FIELDS = (("time", "int"), ("symbol", "str"), ("value", "int"))
+
     @classmethod
-    def parse(cls, body: Any) -> "LeverageRequest":
+    def parse(cls, body: Any, query: Optional[Mapping[str, str]] = None, mode: str = "body") -> "LeverageRequest":
+        """`mode` is the `leverage_params` switch: "body" reads the JSON body only, "query" the query string only,
+        "either" each field from the body and, where the body lacks it (absent or null), from the query string.
+        A missing or mistyped field is a 422 at `["body", name]`, or `["query", name]` when read from the query."""
+        query = query or {}
+        if mode == "query":
+            return cls(*(_query_value(query, name, kind) for name, kind in cls.FIELDS))
         body = body_dict(body)
-        loc = ["body"]
-        return cls(field(body, "time", "int", loc), field(body, "symbol", "str", loc), field(body, "value", "int", loc))
+        values = []
+        for name, kind in cls.FIELDS:
+            if mode == "either" and body.get(name) is None and query.get(name):
+                values.append(_query_value(query, name, kind))
+            else:
+                values.append(field(body, name, kind, ["body"]))
+        return cls(*values)
+
+
+def _query_value(query: Mapping[str, str], name: str, kind: str) -> Any:
+    return query_int(query, name, required=True) if kind == "int" else query_str(query, name, required=True)

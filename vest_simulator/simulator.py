@@ -4,9 +4,14 @@
         acct = sim.create_account(signing_private_key="0x..")
         ...  # REST at sim.rest_url, WS at sim.ws_url
 
-Clock: simulator time = wall-clock ms + `clock_offset_ms` (`advance_clock` adds to the offset). The background
-ticker calls `step()` every `tick_interval` seconds (None disables it; call `step()` yourself). A housekeeping
-loop (every 50 ms) applies `ws_drop_interval` and closes private sockets whose listen key expired.
+Clock: simulator time = wall-clock ms + `clock_offset_ms` (`advance_clock` adds to the offset, `set_clock` puts
+it at a given instant). The background ticker calls `step()` every `tick_interval` seconds (None disables it; call
+`step()` yourself). A housekeeping loop (every 50 ms) applies `ws_drop_interval` and closes private sockets whose
+listen key expired.
+
+Market status (§7.13): `set_market_status(symbol, "HALT" | "TRADING")` halts or resumes a market at once; the
+`market_hours` switch opens and closes markets as the simulator clock moves. A change of a status shown in the
+ticker is pushed on `tickers` at once (and with every tick).
 """
 from __future__ import annotations
 
@@ -68,18 +73,18 @@ class VestSimulator:
         self.faults = faults or Faults(seed=seed)
         self.request_counts: Counter = Counter()
         specs: List[SymbolSpec] = resolve_specs(symbols, start_prices)
-        self.market = Market(specs, seed, self.now_ms, history_minutes, halted_symbols,
-                             extra_halted=lambda: self.faults.halted_symbols)
+        self.market = Market(specs, seed, self.now_ms, history_minutes, halted_symbols, faults=self.faults)
         self.engine = Engine(self.market, self.now_ms, seed, routers, account_groups, register_account_group,
                              faults=self.faults)
         self.hub = Hub(self.engine, self.faults)
         self.engine.on_private = self.hub.publish_private
         self.engine.wants_private = self.hub.has_private_listener
-        self.engine.on_trade = lambda symbol, trade: self.hub.publish(f"{symbol}@trades", trade)
+        self.engine.on_trade = self._publish_trade
         self._runner: Optional[web.AppRunner] = None
         self._tasks: List[asyncio.Task] = []
         self._processing_scheduled = False
         self._last_ws_drop = 0.0
+        self._shown_statuses = self._ticker_statuses()  # `status` per market as last pushed on `tickers`
 
     # ---- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> "VestSimulator":
@@ -122,19 +127,70 @@ class VestSimulator:
         return int(time.time() * 1000) + self.clock_offset_ms
 
     def advance_clock(self, seconds: float) -> None:
-        """Move simulator time forward: funding accrues, scheduled LP withdrawals mature, listen keys expire."""
+        """Move simulator time forward: funding accrues, scheduled LP withdrawals mature, listen keys expire,
+        markets open and close by their `market_hours`."""
         self.clock_offset_ms += int(seconds * 1000)
+        self._clock_moved()
+
+    def set_clock(self, time_ms: int) -> None:
+        """Put simulator time at `time_ms` (epoch ms; it runs on with the wall clock from there). Backwards is
+        allowed, as with `clock_offset_ms`. Then the same follows as after `advance_clock`."""
+        self.clock_offset_ms = int(time_ms) - int(time.time() * 1000)
+        self._clock_moved()
+
+    def _clock_moved(self) -> None:
         self.market.accrue()
         self.engine.check_triggers()
         self.schedule_listen_key_sweep()
+        self._publish_status_changes()
 
     def step(self) -> None:
         """One market tick: prices move, background trades print, triggers fire, public channels publish."""
         for symbol, trade in self.market.step():
-            self.hub.publish(f"{symbol}@trades", trade)
+            self._publish_trade(symbol, trade)
         self.engine.check_triggers()
         self._publish_market()
         self.schedule_listen_key_sweep()
+
+    def set_market_status(self, symbol: str, status: str) -> str:
+        """`HALT`: halt `symbol` at once, until resumed (a `faults.reset()` keeps it). `TRADING`: lift that halt and
+        a `halted_symbols` fault on it; a market outside its `market_hours` stays closed, and resting LIMITs the
+        index crossed meanwhile execute now. Returns the venue's status now. The ticker REST route shows it at
+        once, the `tickers` channel gets a push at once when its shown status changed (`halt_flag_in`)."""
+        if symbol not in self.market.states:
+            raise KeyError(f"unknown symbol {symbol}")
+        if status == "HALT":
+            self.market.halt(symbol)
+        elif status == "TRADING":
+            self.market.resume(symbol)
+            self.engine.check_triggers([symbol])
+        else:
+            raise ValueError(f"status must be HALT or TRADING, not {status!r}")
+        self._publish_status_changes()
+        return self.market.status(symbol)
+
+    def market_status(self, symbol: Optional[str] = None) -> Any:
+        """The venue's status (`TRADING` / `HALT`) of `symbol`, or {symbol: status} of every market, whatever
+        `halt_flag_in` shows."""
+        if symbol is not None:
+            if symbol not in self.market.states:
+                raise KeyError(f"unknown symbol {symbol}")
+            return self.market.status(symbol)
+        return {s: self.market.status(s) for s in self.market.symbols}
+
+    def _ticker_statuses(self) -> Dict[str, str]:
+        return {s: self.market.shown_status(s, "ticker") for s in self.market.symbols}
+
+    def _publish_status_changes(self) -> None:
+        """Push `tickers` now if a market's ticker `status` changed since the last push (halt, resume, session)."""
+        statuses = self._ticker_statuses()
+        if statuses != self._shown_statuses:
+            self._shown_statuses = statuses
+            if self.hub.has_subscribers("tickers"):
+                self.hub.publish("tickers", [self.market.ws_ticker(s) for s in self.market.symbols])
+
+    def _publish_trade(self, symbol: str, trade: dict) -> None:
+        self.hub.publish(f"{symbol}@trades", trade)
 
     def set_index_price(self, symbol: str, price: Decimal) -> None:
         """Jump the index (mark follows); crossed resting LIMITs and TP/SL fire immediately."""
@@ -152,6 +208,7 @@ class VestSimulator:
                 hub.publish(channel, market.depth(symbol, 20))
         if hub.has_subscribers("tickers"):
             hub.publish("tickers", [market.ws_ticker(s) for s in market.symbols])
+        self._shown_statuses = self._ticker_statuses()
         for channel in hub.subscribed_channels():
             symbol, _, kind = channel.partition("@")
             if kind.startswith("kline_") and (symbols is None or symbol in symbols):

@@ -1,7 +1,7 @@
 """WebSocket hub for `/ws-api` (docs/vest-protocol.md §5, §7.7-7.8).
 
-Connect: `version=1.0` (else close 4000); `xwebsocketserver` or `websocketserver` = `restserver<g>` (missing or
-unknown group -> 4001, malformed -> 4002). Private streams pass `listenKey`: present but empty -> 4003 at connect,
+Connect: `version=1.0` (else close 4000); `xwebsocketserver` or `websocketserver` (`ws_group_param` may accept
+only one spelling) = `restserver<g>` (missing or unknown group -> 4001, malformed -> 4002). Private streams pass `listenKey`: present but empty -> 4003 at connect,
 unknown (or belonging to another account group) -> 4004, expired -> 4005; a connection without `listenKey` that
 subscribes to `account_private` is closed with 4003. Private connections are closed with 4005 when their key
 expires. Requests: PING -> {"data":"PONG"}; SUBSCRIBE / UNSUBSCRIBE -> {"result":null,"id":...} (unknown channels
@@ -193,9 +193,13 @@ class Hub:
         """(close code or None, account, listen key) for a connection request."""
         if query.get("version") != "1.0":
             return E.WS_WRONG_VERSION, None, None
+        accepted = self.faults.ws_group_param  # the page spells it both ways (§1.2): either, or one of them
+        if accepted == "either":
+            value = query.get("xwebsocketserver") or query.get("websocketserver")
+        else:
+            value = query.get(accepted)
         try:
-            group = parse_group(query.get("xwebsocketserver") or query.get("websocketserver"),
-                                self.engine.account_groups)
+            group = parse_group(value, self.engine.account_groups)
         except ValueError:
             return E.WS_ACCOUNT_GROUP_INVALID, None, None
         except LookupError:

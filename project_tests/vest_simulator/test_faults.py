@@ -94,6 +94,9 @@ class HttpFaultTests(SimTestCase):
         self.assertEqual("HALT", tickers["SOL-PERP"])
         self.assertEqual("TRADING", tickers["BTC-PERP"])
         info = {s["symbol"]: s["tradingStatus"] for s in (await self.call("GET", "/exchangeInfo"))[1]["symbols"]}
+        self.assertEqual("TRADING", info["SOL-PERP"])  # halt_flag_in="ticker" (the default): the ticker only
+        self.sim.faults.set(halt_flag_in="both")
+        info = {s["symbol"]: s["tradingStatus"] for s in (await self.call("GET", "/exchangeInfo"))[1]["symbols"]}
         self.assertEqual("HALT", info["SOL-PERP"])
         self.assert_error(await self.place(symbol="SOL-PERP", size="1.00", limit_price="200.000"), 1148)
         self.sim.faults.reset()
@@ -105,8 +108,9 @@ class StaticHaltTests(SimTestCase):
 
     async def test_configured_halt_survives_fault_reset(self) -> None:
         self.sim.faults.reset()
-        info = {s["symbol"]: s["tradingStatus"] for s in (await self.call("GET", "/exchangeInfo"))[1]["symbols"]}
-        self.assertEqual("HALT", info["AAPL-USD-PERP"])
+        tickers = {t["symbol"]: t["status"] for t in (await self.call("GET", "/ticker/latest"))[1]["tickers"]}
+        self.assertEqual("HALT", tickers["AAPL-USD-PERP"])
+        self.assertEqual("HALT", self.sim.market_status("AAPL-USD-PERP"))
 
 
 class WsFaultTests(SimTestCase):

@@ -194,7 +194,7 @@ class EngineTests(SimTestCase):
         self.assertEqual((400, {"code": 3017, "msg": "Order already processed or cancelled"}),
                          await self.cancel(order_id))
         status, body = await self.call("POST", "/orders/cancel", body={"order": {}, "signature": "0x"})
-        self.assertEqual((422, ["query", "time"]), (status, body["detail"][0]["loc"]))
+        self.assertEqual((422, ["body", "order", "time"]), (status, body["detail"][0]["loc"]))
         filled = await self.place_ok()
         self.assert_error(await self.cancel(filled), 3017)
 
