@@ -22,7 +22,8 @@ class DiscoveryTest(unittest.TestCase):
         self.assertTrue(result.ok)
         self.assertEqual("BTC-USDC", result.example_pair)
         self.assertEqual((("vest_perpetual_api_key", True), ("vest_perpetual_signing_private_key", True),
-                          ("vest_perpetual_account_group", False)), result.config_keys)
+                          ("vest_perpetual_account_group", False), ("vest_perpetual_market_order_slippage", False)),
+                         result.config_keys)
 
     def test_unknown_connector_fails(self):
         result = discovery.discover("no_such_connector")

@@ -16,8 +16,9 @@ class LiveCheckTests(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         ConnectionsFactory()._shared_client = None  # one left by another test's closed loop cannot be reused
         self.sim = await VestSimulator(seed=3, port=0, tick_interval=None).start()
-        self.env = patch.dict(os.environ, {CONSTANTS.REST_URL_ENV_VAR: self.sim.rest_url,
-                                           CONSTANTS.WS_URL_ENV_VAR: self.sim.ws_url})
+        self.env = patch.dict(os.environ, {name: self.sim.rest_url if kind == "rest" else self.sim.ws_url  # both domains
+                                           for names in CONSTANTS.URL_OVERRIDE_ENV_VARS.values()
+                                           for kind, name in names.items()})
         self.env.start()
         self.account = self.sim.create_account(signing_private_key=SIGNING_KEY, balance=Decimal("1000"))
 
