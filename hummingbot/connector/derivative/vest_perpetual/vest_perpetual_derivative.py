@@ -178,6 +178,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._unreadable_rows: Set[str] = set()  # ids whose last row could not be read (logged once)
         self._signing_key_verified = False
         self._account_refresh_task: Optional[asyncio.Task] = None
+        self._account_refresh_requested = False
         self._clock_sample_account: Optional[Tuple[float, VestAccount]] = None  # (monotonic time, answer)
         self._unlisted_position_symbols: Set[str] = set()
         super().__init__(balance_asset_limit, rate_limits_share_pct)
@@ -978,9 +979,18 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             self._perpetual_trading.remove_position(key)  # positions Vest stopped reporting are gone
 
     def _schedule_account_refresh(self):
-        """One account refresh at a time after fills and transfers, however many events arrive."""
+        """One account refresh at a time after fills and transfers, however many events arrive, and one more when
+        asked while a read is under way: that read may have left before Vest applied the newest fill."""
         if self._account_refresh_task is None or self._account_refresh_task.done():
-            self._account_refresh_task = safe_ensure_future(self._update_account())
+            self._account_refresh_task = safe_ensure_future(self._refresh_account())
+        else:
+            self._account_refresh_requested = True
+
+    async def _refresh_account(self):
+        self._account_refresh_requested = True
+        while self._account_refresh_requested:
+            self._account_refresh_requested = False
+            await self._update_account()
 
     # --------------------------------------------------------------------------------------------- positions
     async def _trading_pair_position_mode_set(self, mode: PositionMode, trading_pair: str) -> Tuple[bool, str]:

@@ -964,6 +964,21 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertEqual({ETH_PAIR}, set(self.exchange.account_positions))
         self.assertEqual(Decimal("-1.5"), self.exchange.account_positions[ETH_PAIR].amount)
 
+    async def test_a_refresh_asked_for_while_one_is_under_way_reads_the_account_again(self):
+        # That read may have left before Vest applied the newest fill: one more read follows, never more.
+        def fills_arrive_during_the_read(*args, **kwargs):
+            for _ in range(3):
+                self.exchange._schedule_account_refresh()
+            return CallbackResult(body=json.dumps(account_response()))
+
+        with aioresponses() as mock:
+            mock.get(url_with_query(CONSTANTS.ACCOUNT_PATH_URL), callback=fills_arrive_during_the_read)
+            self._configure_account(mock)
+            for _ in range(3):  # three fills arriving together: one read
+                self.exchange._schedule_account_refresh()
+            await asyncio.wait_for(self.exchange._account_refresh_task, 1)
+            self.assertEqual(2, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+
     async def test_status_poll_reads_the_account_and_the_orders(self):
         order = self.track()
         with aioresponses() as mock:
