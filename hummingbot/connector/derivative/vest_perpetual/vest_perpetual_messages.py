@@ -6,8 +6,8 @@ readable reason, so callers log it once and move on. Section numbers refer to do
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from itertools import repeat
 from math import isfinite
+from operator import itemgetter
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import brotli
@@ -19,6 +19,10 @@ from hummingbot.core.data_type.common import TradeType
 from hummingbot.core.data_type.in_flight_order import OrderState
 from hummingbot.core.data_type.order_book_row import OrderBookRow
 
+# OrderBookRow is a namedtuple: `tuple.__new__(OrderBookRow, (price, size, update_id))` builds one without the
+# Python-level `__new__` namedtuples add, 5 µs less per 20-level side.
+_new_tuple = tuple.__new__
+_price_of, _amount_of = itemgetter(0), itemgetter(1)
 # Bounds that keep hostile numbers (1e999999999, 400-digit integers) from overflowing later arithmetic.
 _MAX_DECIMAL_EXPONENT = 64
 _INT_MIN, _INT_MAX = -2 ** 63, 2 ** 64
@@ -365,12 +369,11 @@ def _depth_side(levels: Any, side: str, update_id: int) -> List[OrderBookRow]:
     if not isinstance(levels, list):
         raise VestMessageError(f"depth lacks a '{side}' list")
     try:
-        if all(isinstance(level, (list, tuple)) for level in levels):
-            prices = [float(level[0]) for level in levels]
-            sizes = [float(level[1]) for level in levels]
-            if all(map(isfinite, prices)) and all(map(isfinite, sizes)):
-                return list(map(OrderBookRow, prices, sizes, repeat(update_id, len(prices))))
-    except (IndexError, TypeError, ValueError, OverflowError):
+        rows = [_new_tuple(OrderBookRow, (float(level[0]), float(level[1]), update_id)) for level in levels]
+        if all(map(isfinite, map(_price_of, rows))) and all(map(isfinite, map(_amount_of, rows))) and all(
+                type(level) is list or type(level) is tuple for level in levels):
+            return rows
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError):
         pass  # every way of failing ends in the same error below
     bad = next((level for level in levels if not _is_book_level(level)), levels)
     raise VestMessageError(f"depth level is not [price, size] of finite numbers: {_short(bad)}")
