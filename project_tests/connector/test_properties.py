@@ -555,6 +555,7 @@ class FakeResponse:
     def __init__(self, status: int, body: str):
         self.status = status
         self._body = body
+        self.headers: Dict[str, str] = {}
 
     async def text(self):
         return self._body
@@ -571,6 +572,10 @@ class FakeRestAssistant:
     async def execute_request_and_get_response(self, url, method=None, params=None, **kwargs):
         self.requests.append((str(getattr(method, "value", method)), url, dict(params or {})))
         return self.route(self.requests[-1]) if self.route is not None else self.response
+
+    async def call(self, request, timeout=None):
+        """The way signed actions are sent (stamped once the throttler let them go)."""
+        return await self.execute_request_and_get_response(request.url, method=request.method, params=request.params)
 
 
 ACCOUNT = {"address": "0xabc", "balances": [{"asset": "USDC", "total": "1000.5", "locked": "0"}],

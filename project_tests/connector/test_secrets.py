@@ -12,6 +12,7 @@ import asyncio
 import logging
 import pickle
 import traceback
+from decimal import Decimal
 from typing import List, Set
 
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import SigningKey, VestPerpetualAuth
@@ -117,14 +118,21 @@ class SecretsTests(IsolatedAsyncioWrapperTestCase):
             connector.cancel(BTC, resting)
             await wait_until(lambda: recorder.of(OrderCancelledEvent), what="cancel")
 
-            # Faults: refused requests (an order among them), a lost order response, dropped sockets, a listen key
-            # deleted by the venue, and a forced status poll under errors.
+            # Faults: refused and rate-limited requests (orders among them), an order Vest rejects, a lost order
+            # response, dropped sockets, a listen key deleted by the venue, and a forced status poll under errors.
             sim.faults.set(http_error_rate=0.5, http_error_status=429, seed=4)
             for _ in range(4):
                 flow.place(BTC, "market", True)
                 connector._poll_notifier.set()
                 await asyncio.sleep(0.3)
-            sim.faults.set(http_error_rate=0.0, drop_order_response=1)
+            sim.faults.set(http_error_rate=0.5, http_error_status=503, seed=5)
+            for _ in range(2):
+                connector._poll_notifier.set()
+                await asyncio.sleep(0.3)
+            sim.faults.set(http_error_rate=0.0)
+            flow.place(BTC, "market", True, amount=Decimal("100000"))
+            await wait_until(lambda: recorder.of(MarketOrderFailureEvent), what="margin rejection")
+            sim.faults.set(drop_order_response=1)
             lost = flow.place(BTC, "resting-limit", False)
             await wait_until(lambda: lost in connector.in_flight_orders
                              and connector.in_flight_orders[lost].exchange_order_id is not None, timeout=15,

@@ -74,6 +74,13 @@ FUNDING_PAYMENT_POLL_INTERVAL = 120
 
 # §4.9: Vest discards a signed request once its clock passes time + recvWindow.
 RECV_WINDOW_MS = 10_000
+# No request waits longer than this for its answer (aiohttp's default is 5 minutes): an order's then goes to the
+# look-up by nonce, a poll's to the next poll.
+REQUEST_TIMEOUT_SECONDS = 10.0
+# §6.5: a signed request refused for rate (429 / 1003) is sent again after `Retry-After`, or this long, at most this
+# many times, before it fails.
+RATE_LIMITED_DELAY = 1.0
+RATE_LIMITED_RETRIES = 5
 # §6.3: funding accrues continuously and is quoted per hour; "next funding" is the top of the next hour.
 FUNDING_RATE_INTERVAL_SECONDS = 3600
 
@@ -194,10 +201,13 @@ ERROR_HINTS: Dict[int, str] = {
 # An order id no order can have: a signed cancel of it checks the signature without any effect (3017).
 NO_SUCH_ORDER_ID = "0x" + "0" * 64
 # The codes the connector acts on (classified by code, never by message text).
+ERROR_INVALID_NONCE = 1023
 ERROR_INVALID_LISTEN_KEY = 1125
 ERROR_MARKET_CLOSED = 1148
 ERROR_ORDER_NOT_FOUND = 3017
 ERROR_DECREASE_LEVERAGE_WITH_POSITION = 3021
+# "Too many requests": Vest's 1003, and the 429 its docs' example body carries (§6.5).
+RATE_LIMITED_CODES = frozenset({1003, 429})
 # Request-time errors that a fresh clock offset can cure: ORDER_EXPIRED, BAD_RECV_WINDOW.
 TIME_SYNC_ERROR_CODES = frozenset({1132, 1131})
 

@@ -10,7 +10,7 @@ import math
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from bidict import bidict
 
@@ -62,7 +62,7 @@ from hummingbot.core.data_type.order_book_tracker import OrderBookTracker
 from hummingbot.core.data_type.trade_fee import TokenAmount, TradeFeeBase, TradeFeeSchema
 from hummingbot.core.utils.async_utils import safe_ensure_future, safe_gather
 from hummingbot.core.utils.estimate_fee import build_perpetual_trade_fee
-from hummingbot.core.web_assistant.connections.data_types import RESTMethod
+from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest, RESTResponse
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
 
 
@@ -275,27 +275,59 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                            params: Optional[Dict[str, Any]] = None, data: Optional[Dict[str, Any]] = None,
                            is_auth_required: bool = False, return_err: bool = False,
                            limit_id: Optional[str] = None, headers: Optional[Dict[str, Any]] = None, **kwargs):
-        """One request; any of Vest's error envelopes (§3.12) or HTTP >= 400 raises `VestAPIError`.
-
-        Signed bodies carry their own `time`, so a time-related rejection is not retried with the same body:
-        the clock offset is refreshed for the next request instead.
-        """
+        """One request, answered within REQUEST_TIMEOUT_SECONDS; any of Vest's error envelopes (§3.12) or
+        HTTP >= 400 raises `VestAPIError`."""
         rest_assistant = await self._web_assistants_factory.get_rest_assistant()
         url = overwrite_url or web_utils.private_rest_url(path_url, domain=self.domain)  # one base for all (§1.1)
         response = await rest_assistant.execute_request_and_get_response(
             url=url, params=params, data=data, method=method, is_auth_required=is_auth_required, return_err=True,
-            throttler_limit_id=limit_id or path_url, headers=headers)
+            throttler_limit_id=limit_id or path_url, headers=headers, timeout=CONSTANTS.REQUEST_TIMEOUT_SECONDS)
+        payload, error = await self._read_response(response)
+        if error is not None and not return_err:
+            raise error
+        return payload
+
+    async def _send_signed(self, path_url: str, stamp: Callable[[int, bool], Any], time_in_query: bool = False) -> Any:
+        """A signed action (an order, a cancel), stamped by `stamp(now_ms, renew_nonce)` and signed only once the
+        throttler lets the request go, so however long it waited in line it leaves well inside its window (§4.9).
+        Vest's answer "too many requests" (HTTP 429, 1003) is waited out (`Retry-After` when given) and the action
+        stamped anew, never failed straight through; "invalid nonce" (1023) re-reads Vest's last nonce and re-signs
+        once under a fresh nonce (§4.8). `time_in_query` repeats `time` and `nonce` in the query string (§3.7)."""
+        attempts_left, renew_nonce, nonce_reseeded = CONSTANTS.RATE_LIMITED_RETRIES, False, False
+        while True:
+            rest_assistant = await self._web_assistants_factory.get_rest_assistant()
+            async with self._throttler.execute_task(limit_id=path_url):
+                action, renew_nonce = stamp(self._now_ms(), renew_nonce), False
+                request = RESTRequest(
+                    method=RESTMethod.POST, url=web_utils.private_rest_url(path_url, domain=self.domain),
+                    params={"time": action.time, "nonce": action.nonce} if time_in_query else None,
+                    data=json.dumps(self._auth.signed_body(action)), headers={"Content-Type": "application/json"},
+                    is_auth_required=True, throttler_limit_id=path_url)
+                response = await rest_assistant.call(request, timeout=CONSTANTS.REQUEST_TIMEOUT_SECONDS)
+            payload, error = await self._read_response(response)
+            if error is None:
+                return payload
+            if _is_rate_limited(error) and attempts_left > 0:
+                attempts_left -= 1
+                delay = _retry_after(response) or CONSTANTS.RATE_LIMITED_DELAY
+                self.logger().warning(f"Vest asks to slow down ({error}); sending {path_url} again in {delay} s.")
+                await self._sleep(delay)
+            elif error.code == CONSTANTS.ERROR_INVALID_NONCE and not nonce_reseeded:
+                nonce_reseeded = renew_nonce = True
+                await self._seed_nonce()
+            else:
+                raise error
+
+    async def _read_response(self, response: RESTResponse) -> Tuple[Any, Optional[VestAPIError]]:
         text = await response.text()
         try:
             payload = _json_or_text(text)
         except ValueError:
             payload = text
-        error = None if return_err else _error_of(payload, response.status)
-        if error is not None:
-            if self._is_request_exception_related_to_time_synchronizer(error):
-                safe_ensure_future(self._update_time_synchronizer(pass_on_non_cancelled_error=True))
-            raise error
-        return payload
+        error = _error_of(payload, response.status)
+        if error is not None and self._is_request_exception_related_to_time_synchronizer(error):
+            safe_ensure_future(self._update_time_synchronizer(pass_on_non_cancelled_error=True))
+        return payload, error
 
     def _is_request_exception_related_to_time_synchronizer(self, request_exception: Exception) -> bool:
         return isinstance(request_exception, VestAPIError) and request_exception.code in CONSTANTS.TIME_SYNC_ERROR_CODES
@@ -448,7 +480,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 trade_type=order.trade_type, order_type=order.order_type, price=order.price, **kwargs)
         except VestOrderUnconfirmed as unsure:
             self.logger().warning(f"{unsure} The order stays pending; the status poll looks it up by nonce.")
-            placed = self.order_journal.get(nonce_of_client_order_id(order.client_order_id)) \
+            placed = self.order_journal.get(self._nonce_of(order.client_order_id)) \
                 if self.order_journal is not None else None
             if placed is not None:
                 self._poll_once_unreachable(placed.signed_until_ms)
@@ -472,25 +504,34 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         is_buy = trade_type is TradeType.BUY
         is_market = order_type is OrderType.MARKET
         limit_price = self._market_order_worst_price(trading_pair, is_buy) if is_market else price
-        nonce = nonce_of_client_order_id(order_id) or self._nonces.next()
-        action = OrderAction(
-            time=self._now_ms(), nonce=nonce, symbol=market.symbol, is_buy=is_buy,
-            order_type=CONSTANTS.ORDER_TYPE_MARKET if is_market else CONSTANTS.ORDER_TYPE_LIMIT,
-            size=market.format_size(amount), limit_price=market.format_price(limit_price),
-            reduce_only=position_action is PositionAction.CLOSE,
-            time_in_force=None if is_market else CONSTANTS.TIME_IN_FORCE_GTC)
-        body = self._auth.signed_body(action)
-        if self.order_journal is not None:  # before the request leaves: a crash after it must find the order
-            self.order_journal.record_placement(PlacedOrder(
-                nonce=nonce, client_order_id=order_id, trading_pair=trading_pair, trade_type=trade_type.name,
-                order_type=order_type.name, amount=action.size, price=action.limit_price,
-                position_action=position_action.name, signed_until_ms=action.time + CONSTANTS.RECV_WINDOW_MS))
+        sent: List[OrderAction] = []
+
+        def stamp(now_ms: int, renew_nonce: bool) -> OrderAction:
+            """The order keeps its nonce (the client id carries it), but for a fresh one after Vest refused it as
+            invalid (1023, §4.8): the journal then maps the new nonce to the same client id."""
+            nonce = self._nonces.next() if renew_nonce else (sent[-1].nonce if sent else self._nonce_of(order_id))
+            action = OrderAction(
+                time=now_ms, nonce=nonce, symbol=market.symbol, is_buy=is_buy,
+                order_type=CONSTANTS.ORDER_TYPE_MARKET if is_market else CONSTANTS.ORDER_TYPE_LIMIT,
+                size=market.format_size(amount), limit_price=market.format_price(limit_price),
+                reduce_only=position_action is PositionAction.CLOSE,
+                time_in_force=None if is_market else CONSTANTS.TIME_IN_FORCE_GTC)
+            if self.order_journal is not None:  # before the request leaves: a crash after it must find the order
+                if renew_nonce:
+                    self.order_journal.record_finished(sent[-1].nonce, "venue")  # refused: it never existed
+                self.order_journal.record_placement(PlacedOrder(
+                    nonce=nonce, client_order_id=order_id, trading_pair=trading_pair, trade_type=trade_type.name,
+                    order_type=order_type.name, amount=action.size, price=action.limit_price,
+                    position_action=position_action.name, signed_until_ms=now_ms + CONSTANTS.RECV_WINDOW_MS))
+            sent.append(action)
+            return action
+
         try:
-            response = await self._api_post(path_url=CONSTANTS.ORDERS_PATH_URL, data=body, is_auth_required=True)
-            exchange_order_id = parse_order_id(response)
+            exchange_order_id = parse_order_id(await self._send_signed(CONSTANTS.ORDERS_PATH_URL, stamp))
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            nonce = sent[-1].nonce if sent else self._nonce_of(order_id)
             if _is_definite_rejection(error):
                 self._journal_finished(nonce)
                 raise
@@ -502,8 +543,17 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                            f"nonce {nonce} yet.") from error
             self.logger().info(f"Recovered order {order_id} ({exchange_order_id}) by nonce after: {error}")
         if self.order_journal is not None:
-            self.order_journal.record_exchange_order_id(nonce, exchange_order_id)
+            self.order_journal.record_exchange_order_id(sent[-1].nonce, exchange_order_id)
         return exchange_order_id, self._time()
+
+    def _nonce_of(self, client_order_id: str) -> Optional[int]:
+        """The nonce an order was last signed with (the journal knows a re-signed one), else its client id's."""
+        nonce = self.order_journal.nonce_of(client_order_id) if self.order_journal is not None else None
+        return nonce if nonce is not None else nonce_of_client_order_id(client_order_id)
+
+    def _client_order_id_of(self, nonce: int) -> str:
+        placed = self.order_journal.get(nonce) if self.order_journal is not None else None
+        return placed.client_order_id if placed is not None else client_order_id_for_nonce(nonce)
 
     @property
     def order_journal(self) -> Optional[OrderJournal]:
@@ -564,12 +614,10 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         """True once Vest answers the documented `{"id": …}` (§3.7). Any other answer proves nothing: the order's
         state is read instead and applied, and the cancel counts as failed while Vest still shows it open."""
         exchange_order_id = await tracked_order.get_exchange_order_id()
-        action = CancelAction(time=self._now_ms(), nonce=self._nonces.next(), order_id=exchange_order_id)
         try:
-            # §3.7: `time` and `nonce` are also required in the query string (observed).
-            response = await self._api_post(path_url=CONSTANTS.CANCEL_ORDER_PATH_URL, params={
-                "time": action.time, "nonce": action.nonce}, data=self._auth.signed_body(action), is_auth_required=True)
-            parse_order_id(response)
+            # A fresh nonce each time it is stamped: cancels leave in nonce order, and nothing is lost by a new one.
+            parse_order_id(await self._send_signed(CONSTANTS.CANCEL_ORDER_PATH_URL, lambda now_ms, _: CancelAction(
+                time=now_ms, nonce=self._nonces.next(), order_id=exchange_order_id), time_in_query=True))
             return True
         except VestAPIError as error:
             if error.code != CONSTANTS.ERROR_ORDER_NOT_FOUND:
@@ -611,7 +659,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     async def _fetch_tracked_order(self, tracked_order: InFlightOrder) -> VestOrder:
         """The order's current row, by exchange id or, when its creation answer was lost, by nonce (§3.8)."""
-        nonce = nonce_of_client_order_id(tracked_order.client_order_id)
+        nonce = self._nonce_of(tracked_order.client_order_id)
         if tracked_order.exchange_order_id:
             orders = await self._fetch_orders({"id": tracked_order.exchange_order_id})
         elif nonce is not None:
@@ -681,7 +729,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     def _fail_if_unreachable(self, tracked_order: InFlightOrder):
         """An order whose answer was lost fails only once Vest can no longer book it: no order with its nonce
         exists and its signature (`time` + `recvWindow`, §4.9) expired, by Vest's clock, a margin ago."""
-        nonce = nonce_of_client_order_id(tracked_order.client_order_id)
+        nonce = self._nonce_of(tracked_order.client_order_id)
         placed = self.order_journal.get(nonce) if self.order_journal is not None else None
         signed_until_ms = placed.signed_until_ms if placed is not None else (nonce or 0) + CONSTANTS.RECV_WINDOW_MS
         if self._now_ms() < signed_until_ms + CONSTANTS.UNREACHABLE_ORDER_MARGIN_MS:
@@ -706,7 +754,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return self._order_update(tracked_order, await self._fetch_tracked_order(tracked_order))
 
     async def _all_trade_updates_for_order(self, order: InFlightOrder) -> List[TradeUpdate]:
-        if order.exchange_order_id is None and nonce_of_client_order_id(order.client_order_id) is None:
+        if order.exchange_order_id is None and self._nonce_of(order.client_order_id) is None:
             return []
         trade_update = self._fill_trade_update(order, await self._fetch_tracked_order(order))
         return [trade_update] if trade_update is not None else []
@@ -750,7 +798,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         neither the state nor the exchange id (the NEW event of an order its POST answer already opened, a poll of a
         resting order) would be a no-op for Hummingbot's tracker: it is not queued as a task at all."""
         self._apply_fill(tracked_order, order)
-        nonce = nonce_of_client_order_id(tracked_order.client_order_id)
+        nonce = self._nonce_of(tracked_order.client_order_id)
         if self.order_journal is not None and nonce is not None:
             self.order_journal.record_exchange_order_id(nonce, order.order_id)
         if (order.state, order.order_id) != (tracked_order.current_state, tracked_order.exchange_order_id):
@@ -833,7 +881,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         direct look-ups come first: the tracker's merged views copy every active and cached order on each read."""
         tracker = self._order_tracker
         if order.nonce is not None:
-            client_order_id = client_order_id_for_nonce(order.nonce)
+            client_order_id = self._client_order_id_of(order.nonce)
             tracked = (tracker.fetch_tracked_order(client_order_id) or tracker.fetch_cached_order(client_order_id)
                        or tracker.lost_orders.get(client_order_id))
             if tracked is not None:
@@ -914,10 +962,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         signature recovers the signer registered for the API key, 1022 INVALID_SIGNATURE when not (§3.7)."""
         if self._auth.signer_address is None:
             return
-        action = CancelAction(time=self._now_ms(), nonce=self._nonces.next(), order_id=CONSTANTS.NO_SUCH_ORDER_ID)
         try:
-            await self._api_post(path_url=CONSTANTS.CANCEL_ORDER_PATH_URL, params={
-                "time": action.time, "nonce": action.nonce}, data=self._auth.signed_body(action), is_auth_required=True)
+            await self._send_signed(CONSTANTS.CANCEL_ORDER_PATH_URL, lambda now_ms, _: CancelAction(
+                time=now_ms, nonce=self._nonces.next(), order_id=CONSTANTS.NO_SUCH_ORDER_ID), time_in_query=True)
         except VestAPIError as error:
             if error.code == CONSTANTS.ERROR_ORDER_NOT_FOUND:
                 self._signing_key_verified = True
@@ -1071,6 +1118,19 @@ def _error_of(payload: Any, http_status: int) -> Optional[VestAPIError]:
 
 def _is_not_found(error: Exception) -> bool:
     return isinstance(error, VestAPIError) and error.code == CONSTANTS.ERROR_ORDER_NOT_FOUND
+
+
+def _is_rate_limited(error: VestAPIError) -> bool:
+    """HTTP 429, or Vest's 1003 TOO_MANY_REQUESTS (the docs' example body also says code 429, §6.5)."""
+    return error.http_status == 429 or error.code in CONSTANTS.RATE_LIMITED_CODES
+
+
+def _retry_after(response: RESTResponse) -> Optional[float]:
+    """Seconds from a `Retry-After: <seconds>` header, if Vest sends one."""
+    try:
+        return max(float(response.headers.get("Retry-After")), 0.0)
+    except (TypeError, ValueError):
+        return None
 
 
 def _is_definite_rejection(error: Exception) -> bool:

@@ -43,18 +43,26 @@ class OrderJournal:
         self._logger = logger
         self._clock = clock
         self._orders: Dict[int, PlacedOrder] = {}
+        self._nonce_by_client_order_id: Dict[str, int] = {}  # the latest: an order re-signed after 1023 has two
         self._file: Optional[TextIO] = None
         self._read()
 
     def get(self, nonce: Optional[int]) -> Optional[PlacedOrder]:
         return self._orders.get(nonce) if nonce is not None else None
 
+    def nonce_of(self, client_order_id: str) -> Optional[int]:
+        return self._nonce_by_client_order_id.get(client_order_id)
+
     def unfinished(self) -> List[PlacedOrder]:
         return [order for order in self._orders.values() if order.finished_at is None]
 
     def record_placement(self, order: PlacedOrder):
-        self._orders[order.nonce] = order
+        self._remember(order)
         self._write({"placed": asdict(order)})
+
+    def _remember(self, order: PlacedOrder):
+        self._orders[order.nonce] = order
+        self._nonce_by_client_order_id[order.client_order_id] = order.nonce
 
     def record_exchange_order_id(self, nonce: int, exchange_order_id: str):
         order = self._orders.get(nonce)
@@ -101,8 +109,7 @@ class OrderJournal:
 
     def _apply(self, fact: dict):
         if "placed" in fact:
-            order = PlacedOrder(**fact["placed"])
-            self._orders[order.nonce] = order
+            self._remember(PlacedOrder(**fact["placed"]))
             return
         order = self._orders[fact["nonce"]]
         if "exchange_order_id" in fact:
@@ -115,6 +122,7 @@ class OrderJournal:
         horizon = self._clock() - RETENTION_SECONDS
         self._orders = {nonce: order for nonce, order in self._orders.items()
                         if order.finished_at is None or order.finished_at > horizon}
+        self._nonce_by_client_order_id = {order.client_order_id: nonce for nonce, order in sorted(self._orders.items())}
         temporary = self._path.with_suffix(".tmp")
         with temporary.open("w", encoding="utf-8") as rewritten:
             for order in self._orders.values():

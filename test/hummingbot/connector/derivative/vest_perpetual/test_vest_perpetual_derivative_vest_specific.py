@@ -442,15 +442,76 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertIn("3002 MARGIN_CHECK_FAILED", failure.error_message)
         self.assertNotIn(order_id, self.exchange.in_flight_orders)
 
-    async def test_rate_limited_order_fails_and_is_not_reposted(self):
+    async def test_a_rate_limited_order_is_sent_again_after_retry_after_with_its_nonce_and_a_fresh_time(self):
+        # §6.5: a 429 means Vest did not take the order: the same order (same nonce) goes again once allowed.
         with aioresponses() as mock:
-            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), status=429, body=error_body(429, "Rate limited"))
-            order_id = await self.place(mock)
-            self.assertEqual(1, len(posts(mock, CONSTANTS.ORDERS_PATH_URL)))
-            self.assertEqual([], calls(mock, "GET", url_with_query(CONSTANTS.ORDERS_PATH_URL)))
+            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), status=429, body=error_body(429, "Rate limited"),
+                      headers={"Retry-After": "2"})
+            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), status=400, body=error_body(1003, "Too many requests"))
+            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), body=json.dumps({"id": ORDER_ID}))
+            with patch.object(self.exchange, "_sleep", AsyncMock()) as sleep:
+                order_id = await self.place(mock)
+            sent = [json.loads(call.kwargs["data"])["order"] for call in posts(mock, CONSTANTS.ORDERS_PATH_URL)]
+        self.assertEqual([2.0, CONSTANTS.RATE_LIMITED_DELAY], [call.args[0] for call in sleep.await_args_list])
+        self.assertEqual({nonce_of_client_order_id(order_id)}, {order["nonce"] for order in sent})
+        self.assertEqual(ORDER_ID, self.events_of(MarketEvent.BuyOrderCreated)[0].exchange_order_id)
+        self.assertTrue(self.is_logged("WARNING", "Vest asks to slow down", partial=True))
+
+    async def test_an_order_rate_limited_beyond_the_retries_fails_with_the_code(self):
+        with aioresponses() as mock:
+            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), status=429, body=error_body(429, "Rate limited"),
+                      repeat=True)
+            with patch.object(self.exchange, "_sleep", AsyncMock()):
+                order_id = await self.place(mock)
+            self.assertEqual(1 + CONSTANTS.RATE_LIMITED_RETRIES, len(posts(mock, CONSTANTS.ORDERS_PATH_URL)))
+            self.assertEqual([], calls(mock, "GET", url_with_query(CONSTANTS.ORDERS_PATH_URL)))  # no look-up: refused
         failure = self.events_of(MarketEvent.OrderFailure)[0]
         self.assertEqual(order_id, failure.order_id)
         self.assertIn("Rate limited (HTTP 429)", failure.error_message)
+
+    async def test_an_invalid_nonce_reseeds_from_vest_and_signs_the_order_again_under_the_same_client_id(self):
+        # §4.8: 1023 means the nonce is not acceptable (e.g. another client moved the account's nonce past it).
+        with aioresponses() as mock:
+            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), status=400, body=error_body(1023, "Invalid nonce"))
+            mock.get(url_with_query(CONSTANTS.ACCOUNT_NONCE_PATH_URL), body=json.dumps({"lastNonce": 10 ** 16}))
+            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), body=json.dumps({"id": ORDER_ID}))
+            order_id = await self.place(mock)
+            first, second = [json.loads(call.kwargs["data"])["order"]["nonce"]
+                             for call in posts(mock, CONSTANTS.ORDERS_PATH_URL)]
+        self.assertEqual((nonce_of_client_order_id(order_id), 10 ** 16 + 1), (first, second))
+        self.assertEqual((order_id, ORDER_ID), (self.events_of(MarketEvent.BuyOrderCreated)[0].order_id,
+                                                self.events_of(MarketEvent.BuyOrderCreated)[0].exchange_order_id))
+        journal = self.exchange.order_journal
+        self.assertEqual(second, journal.nonce_of(order_id))
+        self.assertEqual("venue", journal.get(first).outcome)  # refused: it never existed
+        # Its events carry the new nonce: still the same order.
+        await self.feed_user_stream(self.filled_event(nonce=second))
+        await wait_until(lambda: self.events_of(MarketEvent.OrderFilled))
+        self.assertEqual(order_id, self.events_of(MarketEvent.OrderFilled)[0].order_id)
+
+    async def test_an_order_queued_behind_the_rate_limit_is_stamped_when_it_leaves(self):
+        # §4.9: stamped at submission, an order queued past its window would expire (1132) before it was sent.
+        orders_per_second = next(limit.limit for limit in CONSTANTS.RATE_LIMITS
+                                 if limit.limit_id == CONSTANTS.ORDERS_PATH_URL)
+        with aioresponses() as mock:
+            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), body=json.dumps({"id": ORDER_ID}), repeat=True)
+            for _ in range(orders_per_second):  # the second's budget is spent
+                async with self.exchange._throttler.execute_task(CONSTANTS.ORDERS_PATH_URL):
+                    pass
+            order_id = self.exchange.buy(PAIR, Decimal("1"), OrderType.LIMIT, Decimal("30000"),
+                                         position_action=PositionAction.OPEN)
+            for _ in range(20):
+                await asyncio.sleep(0)
+            self.assertEqual([], posts(mock, CONSTANTS.ORDERS_PATH_URL))  # waiting in line
+            self.exchange._time_synchronizer.clear_time_offset_ms_samples()
+            self.exchange._time_synchronizer.add_time_offset_ms_sample(60_000)  # Vest's clock, a minute later
+            await asyncio.wait_for(self.wait_for_creation(order_id), timeout=5)
+            sent = json.loads(posts(mock, CONSTANTS.ORDERS_PATH_URL)[0].kwargs["data"])["order"]
+        self.assertGreaterEqual(sent["time"], self.exchange._now_ms() - 5_000)  # stamped when it left the line
+
+    async def wait_for_creation(self, order_id: str):
+        while not any(event.order_id == order_id for event in self.events_of(MarketEvent.BuyOrderCreated)):
+            await asyncio.sleep(0.01)
 
     async def test_rejected_order_event_fails_the_order_with_code_and_name(self):
         order = self.track()
