@@ -4,10 +4,12 @@ Independent of Hummingbot: it verifies request signatures itself (abi.encode -> 
 """
 from .errors import RequestValidationError, VestError
 from .faults import Faults
-from .market import CATALOG, DEFAULT_SYMBOLS, SymbolSpec
+from .market import CATALOG, DEFAULT_SYMBOLS, SymbolSpec, scale_specs, synthetic_specs
 from .models import Fill
+from .ratelimit import RateLimitBreach
 from .signatures import DEV_ROUTER, PROD_ROUTER
 from .simulator import SimAccount, VestSimulator
 
 __all__ = ["VestSimulator", "SimAccount", "Faults", "Fill", "SymbolSpec", "CATALOG", "DEFAULT_SYMBOLS",
-           "DEV_ROUTER", "PROD_ROUTER", "VestError", "RequestValidationError"]
+           "DEV_ROUTER", "PROD_ROUTER", "VestError", "RequestValidationError", "RateLimitBreach", "scale_specs",
+           "synthetic_specs"]

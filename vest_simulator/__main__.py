@@ -5,7 +5,7 @@ import argparse
 import asyncio
 import logging
 from decimal import Decimal
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 from .signatures import DEV_ROUTER, PROD_ROUTER
 from .simulator import VestSimulator
@@ -16,8 +16,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--symbols", default=None, help="comma list, e.g. BTC-PERP,ETH-PERP")
+    parser.add_argument("--symbols", default=None,
+                        help="comma list, e.g. BTC-PERP,ETH-PERP; or a number of markets, e.g. 100 (CATALOG, then "
+                             "SYN001-PERP, ...)")
     parser.add_argument("--tick-interval", type=float, default=0.1, help="seconds between ticks; 0 disables")
+    parser.add_argument("--push-interval", type=float, default=None,
+                        help="seconds between depth/tickers/kline pushes (default: every tick)")
+    parser.add_argument("--trade-probability", type=float, default=None,
+                        help="chance of a background trade per market and tick (default 0.3)")
+    parser.add_argument("--history-minutes", type=int, default=1440, help="minutes of seeded history per market")
     parser.add_argument("--fund", action="append", default=[], metavar="ADDRESS:AMOUNT",
                         help="credit USDC to a primary address (repeatable)")
     parser.add_argument("--halt", default="", help="comma list of symbols reported as HALT")
@@ -28,13 +35,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def run(args: argparse.Namespace) -> None:
-    symbols: Optional[List[str]] = args.symbols.split(",") if args.symbols else None
+def build_simulator(args: argparse.Namespace) -> VestSimulator:
+    """The simulator the arguments describe (not started)."""
+    symbols: Union[None, int, List[str]] = None
+    if args.symbols:
+        symbols = int(args.symbols) if args.symbols.strip().isdigit() else args.symbols.split(",")
     routers = (DEV_ROUTER, PROD_ROUTER) if args.accept_prod_router else (DEV_ROUTER,)
-    sim = VestSimulator(seed=args.seed, symbols=symbols, host=args.host, port=args.port,
-                        tick_interval=args.tick_interval or None, routers=routers,
-                        register_account_group=args.register_group,
-                        halted_symbols=[s for s in args.halt.split(",") if s])
+    extra = {} if args.trade_probability is None else {"trade_probability": args.trade_probability}
+    return VestSimulator(seed=args.seed, symbols=symbols, host=args.host, port=args.port,
+                         tick_interval=args.tick_interval or None, routers=routers,
+                         register_account_group=args.register_group,
+                         halted_symbols=[s for s in args.halt.split(",") if s], history_minutes=args.history_minutes,
+                         push_interval=args.push_interval or None, **extra)
+
+
+async def run(args: argparse.Namespace) -> None:
+    sim = build_simulator(args)
     await sim.start()
     for item in args.fund:
         address, _, amount = item.rpartition(":")

@@ -6,6 +6,9 @@ Headers (§1.3, §3.1, §7.2): private routes need `X-API-KEY` (missing/unknown 
 /register accept a missing `xrestservermm` (sources conflict, §9.3) unless `strict_requests`, but reject a
 malformed or unknown one.
 
+Rate limits (§7.11, ratelimit.py): every /v2 request passes the `rate_limits` windows first; one over a limit is
+answered 429 at once (after `response_delay`) and never reaches its handler.
+
 Answer faults decided per route (§7.11): `garble_cancel_response` (HTML 200, cancel not executed),
 `fail_order_queries` (plain-text 503 on `GET /orders`), `account_without_positions`, `drop_order_response`,
 `stall_order_requests` (held unprocessed until the client disconnects, then discarded). Request readings (§7.13):
@@ -26,6 +29,7 @@ from .errors import RequestValidationError, VestError
 from .faults import GARBLED_BODY
 from .market import INTERVAL_MS, MAX_HISTORY_LIMIT
 from .models import ORDER_STATUSES, Account
+from .ratelimit import ROUTES, retry_after_header, route_name
 from .schema import CancelRequest, LeverageRequest, LpRequest, OrderRequest, RegisterRequest, WithdrawRequest, query_int
 from .util import fmt_usdc
 from .ws import parse_group
@@ -67,12 +71,18 @@ class Api:
         faults = self.sim.faults
         if not path.startswith(API_PREFIX):
             return await handler(request)
+        route = route_name(request.method, path)
+        limiter = self.sim.rate_limiter
+        wait = limiter.admit(route, self._identity(request, route), faults.rate_limits, faults.rate_limits_version)
         if faults.response_delay > 0:
             await asyncio.sleep(faults.response_delay)
+        if wait is not None:  # over a `rate_limits` rule: refused before any processing
+            limiter.note_429(route)
+            return self._rate_limited(retry_after_header(wait))
         status = faults.http_error()
-        if status == 429:  # body code 1003 (Error Codes) or 429 (the 'POST /orders' example), `rate_limit_code`
-            code = E.RATE_LIMITED if faults.rate_limit_code == E.RATE_LIMITED else E.TOO_MANY_REQUESTS
-            return self._error(VestError(code), {"Retry-After": f"{faults.retry_after:g}"})
+        if status == 429:
+            limiter.note_429(route)
+            return self._rate_limited(f"{faults.retry_after:g}")
         if status is not None:
             return web.Response(status=status, text=_reason(status))
         try:
@@ -85,6 +95,20 @@ class Api:
             return _json({"detail": "Not Found"}, status=404)
         except web.HTTPMethodNotAllowed:
             return _json({"detail": "Method Not Allowed"}, status=405)
+
+    @staticmethod
+    def _identity(request: web.Request, route: str) -> str:
+        """Whose budget a request uses (ratelimit.py): the client address on public routes (a key sent along is
+        ignored), else its API key, or the client address when it has none."""
+        api_key = None if ROUTES.get(route) is False else request.headers.get("X-API-KEY")
+        return f"key:{api_key}" if api_key else f"ip:{request.remote}"
+
+    def _rate_limited(self, retry_after: str) -> web.Response:
+        """HTTP 429: body code 1003 (Error Codes) or 429 (the docs' example, `rate_limit_code`); `Retry-After`
+        unless `retry_after_header` is off."""
+        faults = self.sim.faults
+        code = E.RATE_LIMITED if faults.rate_limit_code == E.RATE_LIMITED else E.TOO_MANY_REQUESTS
+        return self._error(VestError(code), {"Retry-After": retry_after} if faults.retry_after_header else None)
 
     def _error(self, error: VestError, headers: Optional[dict] = None) -> web.Response:
         body = {"code": error.code, "msg": error.msg}

@@ -110,12 +110,20 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
         return _ok(sim.faults.snapshot())
 
     async def stats(request: web.Request) -> web.Response:
+        data = sim.stats()
         return _ok({
             "requestCounts": [{"method": m, "path": p, "count": c} for (m, p), c in sorted(sim.request_counts.items())],
-            "accounts": len(sim.engine.accounts), "orders": sum(len(a.orders) for a in sim.engine.accounts.values()),
-            "fills": len(sim.engine.fills()), "wsConnections": len(sim.hub.connections),
-            "subscriptions": sim.hub.subscribed_channels(),
+            "accounts": data["accounts"], "orders": data["orders"], "fills": data["fills"],
+            "wsConnections": data["ws_connections"], "subscriptions": sim.hub.subscribed_channels(),
+            "routeCounts": data["requests"], "rateLimited": data["rate_limited"],
+            "rateLimitedTotal": data["rate_limited_total"], "http429": data["http_429"],
+            "rateLimitPeaks": data["rate_limit_peaks"],
+            "rateLimitBreaches": [breach.to_json() for breach in sim.rate_limit_breaches()],
         })
+
+    async def reset_stats(request: web.Request) -> web.Response:
+        sim.reset_stats()
+        return _ok({"ok": True})
 
     async def orders(request: web.Request) -> web.Response:
         return _ok(sim.orders(request.query.get("address"), reported=_flag(request.query.get("reported", ""))))
@@ -178,6 +186,7 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
         web.post("/_sim/faults", _guard(set_faults)),
         web.post("/_sim/faults/reset", _guard(reset_faults)),
         web.get("/_sim/stats", _guard(stats)),
+        web.post("/_sim/stats/reset", _guard(reset_stats)),
         web.get("/_sim/orders", _guard(orders)),
         web.post("/_sim/orders", _guard(place_order)),
         web.post("/_sim/orders/status", _guard(order_status)),

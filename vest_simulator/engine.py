@@ -527,15 +527,17 @@ class Engine:
         if order.order_type in ("TAKE_PROFIT", "STOP_LOSS"):
             self._try_child(order)
             return
+        is_market = order.order_type == "MARKET"
+        if not is_market and not self._triggered(order):  # the cheap test first: most resting LIMITs stop here
+            if placement and order.time_in_force == "FOK":
+                self._finish(order, "CANCELLED")
+            return
         plan = self._plan_chunks(order)
         price = self.market.execution_price(order.symbol, order.is_buy, plan[0])
-        price_ok = self._price_ok(order, price)
-        if order.order_type == "MARKET":
-            if not price_ok:
+        if not self._price_ok(order, price):
+            if is_market:
                 self._finish(order, "REJECTED", E.PRICE_CHECK_FAILED)
-                return
-        elif not (self._triggered(order) and price_ok):
-            if placement and order.time_in_force == "FOK":
+            elif placement and order.time_in_force == "FOK":
                 self._finish(order, "CANCELLED")
             return
         order.chunk_plan = plan

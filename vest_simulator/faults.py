@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass, field, fields
 from typing import Any, Dict, Iterable, Optional, Set, Tuple
 
+from .ratelimit import Limit, normalise_limits
+
 FRAME_MODES = ("text", "binary", "brotli")
 ERROR_ENVELOPES = ("plain", "detail")
 WS_DROP_TARGETS = ("both", "public", "private")
@@ -40,7 +42,8 @@ _CHOICES = {
     "unknown_symbols": UNKNOWN_SYMBOLS, "end_time_default": END_TIME_DEFAULTS,
     "exchange_info_fields": EXCHANGE_INFO_FIELDS, "trade_side": TRADE_SIDES, "ws_group_param": WS_GROUP_PARAMS,
 }
-_FLAGS = ("account_without_positions", "zero_for_null", "cancel_requires_time_query", "strict_requests")
+_FLAGS = ("account_without_positions", "zero_for_null", "cancel_requires_time_query", "strict_requests",
+          "retry_after_header")
 # A session: (open second of the UTC day, close second) or (open, close, weekdays with Monday = 0).
 Session = Tuple[int, ...]
 GARBLED_BODY = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
@@ -53,6 +56,10 @@ class Faults:
     * ws_drop_interval: seconds between forced drops of WS connections (`ws_drop_target`, close `ws_drop_code`).
     * http_error_rate / http_error_status: share of /v2 requests answered with that status instead
       (429 carries {"code":1003} and `Retry-After: retry_after`; 5xx carry a plain-text body).
+    * rate_limits: {rule: (requests, window_seconds)}, rule = a route name ("POST /orders", "GET /depth", ...) or
+      "*": a sliding-window limit per API key (private routes) or client address (public routes) on the monotonic
+      clock; a request over it is answered 429 (body per `rate_limit_code`) and not processed (ratelimit.py).
+    * retry_after_header: 429 answers (rate limits and `http_error_status=429`) carry `Retry-After`.
     * response_delay: seconds added before every /v2 response.
     * drop_order_response: the next N `POST /orders` are processed, then the connection is aborted (no response).
     * stall_order_requests: the next N `POST /orders` are read, then held unprocessed until the client disconnects
@@ -141,8 +148,12 @@ class Faults:
     trade_side: str = "signed_qty"
     ws_group_param: str = "either"
     strict_requests: bool = False
+    rate_limits: Dict[str, Limit] = field(default_factory=dict)
+    retry_after_header: bool = True
 
     def __post_init__(self) -> None:
+        self.rate_limits = normalise_limits(self.rate_limits)
+        self.rate_limits_version = 0  # bumped by every change of `rate_limits`: the limiter's windows start afresh
         self._reseed()
 
     def _reseed(self) -> None:
@@ -160,6 +171,8 @@ class Faults:
             switches["halted_symbols"] = set(_as_iterable(switches["halted_symbols"]))
         if "market_hours" in switches:
             switches["market_hours"] = _sessions(switches["market_hours"])
+        if "rate_limits" in switches:
+            switches["rate_limits"] = normalise_limits(switches["rate_limits"])
         previous = {name: getattr(self, name) for name in switches}
         for name, value in switches.items():
             setattr(self, name, value)
@@ -171,6 +184,8 @@ class Faults:
             raise
         if "seed" in switches:
             self._reseed()
+        if "rate_limits" in switches:
+            self.rate_limits_version += 1
         return self
 
     def reset(self) -> "Faults":
@@ -178,6 +193,7 @@ class Faults:
         for f in fields(self):
             if f.name != "seed":
                 setattr(self, f.name, f.default_factory() if callable(f.default_factory) else f.default)
+        self.rate_limits_version += 1
         self._reseed()
         return self
 
@@ -205,6 +221,7 @@ class Faults:
         data["halted_symbols"] = sorted(self.halted_symbols)
         data["market_hours"] = {symbol: list(session[:2]) + ([list(session[2])] if len(session) > 2 else [])
                                 for symbol, session in self.market_hours.items()}
+        data["rate_limits"] = {rule: list(limit) for rule, limit in self.rate_limits.items()}
         return data
 
     def in_session(self, symbol: str, now_ms: int) -> bool:

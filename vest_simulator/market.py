@@ -31,7 +31,7 @@ from typing import Callable, Deque, Dict, Iterable, List, Optional, Sequence, Se
 
 from .faults import Faults
 from .signatures import keccak
-from .util import RATE_DECIMALS, ZERO, fmt, fmt_usdc, round_to, step
+from .util import RATE_DECIMALS, ZERO, fmt, fmt_usdc, round_to, step, units_formatter
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -51,6 +51,10 @@ MAX_GAP_FILL_MINUTES = 2 * 1440
 TRADE_TAPE_LENGTH = 10_000
 MAX_HISTORY_LIMIT = 1000
 HISTORY_MINUTE_VOL_FACTOR = 10  # synthetic history: per-minute stdev = 10 x per-tick stdev
+
+# (1 + rel, 1 - rel) of each ladder level as exact integer ratios, rel = HALF_SPREAD + IMPACT x share x level
+_LADDER_FACTORS = [((1 + rel).as_integer_ratio(), (1 - rel).as_integer_ratio())
+                   for rel in (HALF_SPREAD + IMPACT * LADDER_LEVEL_SHARE * i for i in range(LADDER_LEVELS))]
 
 INTERVAL_MS = {
     "1m": MINUTE_MS, "3m": 3 * MINUTE_MS, "5m": 5 * MINUTE_MS, "15m": 15 * MINUTE_MS, "30m": 30 * MINUTE_MS,
@@ -104,11 +108,38 @@ CATALOG: Dict[str, SymbolSpec] = {s.symbol: s for s in (
                asset="forex", display_name="Euro / US Dollar", volatility=D("0.00002")),
 )}
 DEFAULT_SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP", "kBONK-PERP", "AAPL-USD-PERP")
+# Synthetic markets for scale runs, cycled by number: (size decimals, price decimals, start price of the first).
+SYNTHETIC_TEMPLATES = ((0, 5, D("0.50000")), (1, 4, D("5.0000")), (2, 3, D("50.000")), (3, 2, D("500.00")))
+
+
+def synthetic_specs(count: int, first: int = 1) -> List[SymbolSpec]:
+    """`count` synthetic crypto markets `SYN001-PERP`, `SYN002-PERP`, ... (base `SYN001`, quote USDC): size/price
+    decimals and start prices cycle through SYNTHETIC_TEMPLATES (start x 1.0 .. 1.9 by number), IMR 0.05, MMR
+    0.025, 2M USDC of AMM liquidity. Independent of the seed."""
+    specs = []
+    for number in range(first, first + count):
+        size_decimals, price_decimals, price = SYNTHETIC_TEMPLATES[(number - 1) % len(SYNTHETIC_TEMPLATES)]
+        name = f"SYN{number:03d}"
+        start = round_to(price * (1 + D(number % 10) / 10), price_decimals, up=False)
+        specs.append(SymbolSpec(f"{name}-PERP", name, "USDC", size_decimals, price_decimals, D("0.05"), D("0.025"),
+                                start, D("2000000"), display_name=f"Synthetic {number}"))
+    return specs
+
+
+def scale_specs(count: int) -> List[SymbolSpec]:
+    """`count` markets: the CATALOG's in order (BTC, ETH, SOL, kBONK, AAPL, EUR), then `synthetic_specs`."""
+    if isinstance(count, bool) or count < 1:
+        raise ValueError("the number of symbols must be >= 1")
+    catalog = list(CATALOG.values())[:count]
+    return catalog + synthetic_specs(count - len(catalog))
 
 
 def resolve_specs(symbols: Optional[Iterable[object]], start_prices: Optional[Dict[str, Decimal]] = None
                   ) -> List[SymbolSpec]:
-    """Symbol names (from CATALOG) or SymbolSpec objects -> specs; None -> DEFAULT_SYMBOLS."""
+    """Symbol names (from CATALOG) or SymbolSpec objects -> specs; None -> DEFAULT_SYMBOLS; an integer n ->
+    `scale_specs(n)` (e.g. `symbols=100`)."""
+    if isinstance(symbols, int):
+        symbols = scale_specs(symbols)
     specs: List[SymbolSpec] = []
     for item in symbols if symbols is not None else DEFAULT_SYMBOLS:
         if isinstance(item, SymbolSpec):
@@ -221,9 +252,15 @@ class Market:
     engine, which adopts the market's when given none)."""
 
     def __init__(self, specs: Sequence[SymbolSpec], seed: int, clock: Callable[[], int],
-                 history_minutes: int = 1440, halted: Iterable[str] = (), faults: Optional[Faults] = None) -> None:
+                 history_minutes: int = 1440, halted: Iterable[str] = (), faults: Optional[Faults] = None,
+                 trade_probability: float = BACKGROUND_TRADE_PROBABILITY) -> None:
+        if not 0.0 <= trade_probability <= 1.0:
+            raise ValueError("trade_probability must be within [0, 1]")
+        if len({spec.symbol for spec in specs}) != len(specs):
+            raise ValueError("symbols must be unique")
         self.clock = clock
         self.seed = seed
+        self.trade_probability = trade_probability  # chance of a background trade per market and tick
         self.faults = faults if faults is not None else Faults(seed=seed)
         self.halted: Set[str] = set(halted)
         self.states: Dict[str, SymbolState] = {}
@@ -350,7 +387,7 @@ class Market:
                                          FUNDING_NOISE_LIMIT)
             self._reprice(state)
             self._bar_for(state, now // MINUTE_MS * MINUTE_MS).update(state.mark)
-            if rng.random() < BACKGROUND_TRADE_PROBABILITY and not self.is_halted(symbol):
+            if rng.random() < self.trade_probability and not self.is_halted(symbol):
                 is_buy = rng.random() < 0.5
                 notional = Decimal(rng.randint(*BACKGROUND_NOTIONAL_RANGE))
                 size = max(step(spec.size_decimals), round_to(notional / state.mark, spec.size_decimals, up=False))
@@ -379,28 +416,35 @@ class Market:
         return round_to(state.mark * (1 + rel if is_buy else 1 - rel), state.spec.price_decimals, up=is_buy)
 
     def depth(self, symbol: str, limit: int) -> Dict[str, List[List[str]]]:
-        """The AMM quote ladder: `limit` levels per side around the mark (§2.7)."""
+        """The AMM quote ladder: `limit` levels per side around the mark (§2.7). Level i starts at mark x (1 +/- rel),
+        rel = HALF_SPREAD + IMPACT x LADDER_LEVEL_SHARE x i, rounded outwards to the tick and at least a tick
+        beyond the level before; each level holds `liquidity_usd` x LADDER_LEVEL_SHARE of notional (at least one
+        size step). Exact integer arithmetic in ticks and size steps (the same strings as Decimal arithmetic)."""
         state = self.states[symbol]
         spec = state.spec
-        tick, min_size = step(spec.price_decimals), step(spec.size_decimals)
-        level_notional = spec.liquidity_usd * LADDER_LEVEL_SHARE
+        price_decimals, size_decimals = spec.price_decimals, spec.size_decimals
+        mark_num, mark_den = state.mark.as_integer_ratio()
+        mark_num *= 10 ** price_decimals  # the mark in ticks = mark_num / mark_den
+        notional_num, notional_den = (spec.liquidity_usd * LADDER_LEVEL_SHARE).as_integer_ratio()
+        size_num = notional_num * 10 ** (price_decimals + size_decimals)  # steps at p ticks: size_num / (den x p)
+        price_text, size_text = units_formatter(price_decimals), units_formatter(size_decimals)
         bids: List[List[str]] = []
         asks: List[List[str]] = []
-        last_ask, last_bid = ZERO, None
+        last_ask, last_bid = 0, 0
         for i in range(min(limit, LADDER_LEVELS)):
-            rel = HALF_SPREAD + IMPACT * LADDER_LEVEL_SHARE * i  # marginal price where level i starts
-            ask = max(round_to(state.mark * (1 + rel), spec.price_decimals, up=True), last_ask + tick)
-            bid = round_to(state.mark * (1 - rel), spec.price_decimals, up=False)
-            if last_bid is not None:
-                bid = min(bid, last_bid - tick)
+            (ask_num, ask_den), (bid_num, bid_den) = _LADDER_FACTORS[i]
+            ask = -(-mark_num * ask_num // (mark_den * ask_den))  # ceiling
+            if ask <= last_ask:
+                ask = last_ask + 1
+            bid = mark_num * bid_num // (mark_den * bid_den)  # floor
+            if i and bid >= last_bid:
+                bid = last_bid - 1
             last_ask, last_bid = ask, bid
-            asks.append([fmt(ask, spec.price_decimals),
-                         fmt(max(min_size, round_to(level_notional / ask, spec.size_decimals, up=False)),
-                             spec.size_decimals)])
+            size = size_num // (notional_den * ask)
+            asks.append([price_text(ask), size_text(size if size > 0 else 1)])
             if bid > 0:
-                bids.append([fmt(bid, spec.price_decimals),
-                             fmt(max(min_size, round_to(level_notional / bid, spec.size_decimals, up=False)),
-                                 spec.size_decimals)])
+                size = size_num // (notional_den * bid)
+                bids.append([price_text(bid), size_text(size if size > 0 else 1)])
         return {"bids": bids, "asks": asks}
 
     def record_trade(self, symbol: str, price: Decimal, signed_size: Decimal, time_ms: int) -> dict:
@@ -453,6 +497,19 @@ class Market:
         state = self.states[symbol]
         now = self.clock()
         start, minute = now - DAY_MS, now // MINUTE_MS * MINUTE_MS
+        live = state.bars.get(minute) or Bar(minute, state.mark)
+        aggregate = self._day_aggregate(state, now)
+        if aggregate is None:
+            return start, now, live.open, state.mark, live.high, live.low, live.volume, live.quote_volume
+        open_price, high, low, volume, quote_volume = aggregate
+        return (start, now, open_price, state.mark, max(high, live.high), min(low, live.low), volume + live.volume,
+                quote_volume + live.quote_volume)
+
+    @staticmethod
+    def _day_aggregate(state: SymbolState, now: int) -> Optional[tuple]:
+        """(open, high, low, volume, quote volume) of the closed minutes of the 24 h window, computed once a
+        minute; None when there are none."""
+        start, minute = now - DAY_MS, now // MINUTE_MS * MINUTE_MS
         if state.day_cache is None or state.day_cache[0] != minute:
             closed: List[Bar] = []
             for open_time, bar in reversed(state.bars.items()):
@@ -465,13 +522,7 @@ class Market:
                 aggregate = (closed[-1].open, max(b.high for b in closed), min(b.low for b in closed),
                              sum((b.volume for b in closed), ZERO), sum((b.quote_volume for b in closed), ZERO))
             state.day_cache = (minute, aggregate)
-        live = state.bars.get(minute) or Bar(minute, state.mark)
-        aggregate = state.day_cache[1]
-        if aggregate is None:
-            return start, now, live.open, state.mark, live.high, live.low, live.volume, live.quote_volume
-        open_price, high, low, volume, quote_volume = aggregate
-        return (start, now, open_price, state.mark, max(high, live.high), min(low, live.low), volume + live.volume,
-                quote_volume + live.quote_volume)
+        return state.day_cache[1]
 
     def ticker_24hr(self, symbol: str) -> dict:
         spec = self.states[symbol].spec
@@ -487,14 +538,25 @@ class Market:
         }
 
     def ws_ticker(self, symbol: str) -> dict:
-        """Entry of the `tickers` WS channel (§5.3)."""
-        latest = self.ticker_latest(symbol)
-        day = self.ticker_24hr(symbol)
+        """Entry of the `tickers` WS channel (§5.3): the fields of `ticker_latest` and the price change of
+        `ticker_24hr`, computed without rendering the rest of them (one entry per market on every push)."""
+        state = self.states[symbol]
+        spec = state.spec
+        decimals = spec.price_decimals
+        now = self.clock()
+        aggregate = self._day_aggregate(state, now)
+        if aggregate is None:
+            minute = now // MINUTE_MS * MINUTE_MS
+            open_price = (state.bars.get(minute) or Bar(minute, state.mark)).open
+        else:
+            open_price = aggregate[0]
+        change = state.mark - open_price
         return {
-            "symbol": symbol, "oneHrFundingRate": latest["oneHrFundingRate"], "cumFunding": latest["cumFunding"],
-            "imbalance": latest["imbalance"], "indexPrice": latest["indexPrice"], "markPrice": latest["markPrice"],
-            "priceChange": day["priceChange"], "priceChangePercent": day["priceChangePercent"],
-            "status": latest["status"],
+            "symbol": symbol, "oneHrFundingRate": fmt(state.funding_rate, RATE_DECIMALS),
+            "cumFunding": fmt(state.cum_funding, RATE_DECIMALS), "imbalance": fmt(state.imbalance, spec.size_decimals),
+            "indexPrice": fmt(state.index, decimals), "markPrice": fmt(state.mark, decimals),
+            "priceChange": fmt(change, decimals), "priceChangePercent": fmt(change / open_price * 100, 3),
+            "status": self.shown_status(symbol, "ticker"),
         }
 
     def klines(self, symbol: str, interval: str, start: Optional[int], end: Optional[int], limit: int) -> List[list]:

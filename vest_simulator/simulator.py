@@ -6,8 +6,13 @@
 
 Clock: simulator time = wall-clock ms + `clock_offset_ms` (`advance_clock` adds to the offset, `set_clock` puts
 it at a given instant). The background ticker calls `step()` every `tick_interval` seconds (None disables it; call
-`step()` yourself). A housekeeping loop (every 50 ms) applies `ws_drop_interval` and closes private sockets whose
-listen key expired.
+`step()` yourself); `push_interval` (seconds, None = every tick) spaces the periodic public pushes, and
+`trade_probability` sets the background trades per market and tick. Scale: `symbols=100` (an integer) serves the
+catalog markets plus synthetic `SYNnnn-PERP` ones (market.py). A housekeeping loop (every 50 ms) applies
+`ws_drop_interval` and closes private sockets whose listen key expired.
+
+Rate limits (§7.11): every /v2 request passes `rate_limiter` (ratelimit.py) under the `rate_limits` switch;
+`stats()`, `rate_limit_breaches()` and `reset_stats()` report on them.
 
 Market status (§7.13): `set_market_status(symbol, "HALT" | "TRADING")` halts or resumes a market at once; the
 `market_hours` switch opens and closes markets as the simulator clock moves. A change of a status shown in the
@@ -28,8 +33,9 @@ from aiohttp import web
 from .app import build_app
 from .engine import INSURANCE_FUND, Engine
 from .faults import Faults
-from .market import Market, SymbolSpec, resolve_specs
+from .market import BACKGROUND_TRADE_PROBABILITY, Market, SymbolSpec, resolve_specs
 from .models import Fill
+from .ratelimit import RateLimitBreach, RateLimiter
 from .signatures import DEV_ROUTER, address_of, to_checksum
 from .util import fmt
 from .ws import Hub
@@ -63,17 +69,21 @@ class VestSimulator:
                  port: int = 0, tick_interval: Optional[float] = 0.1, *, routers: Iterable[str] = (DEV_ROUTER,),
                  account_groups: Iterable[int] = DEFAULT_ACCOUNT_GROUPS, register_account_group: int = 0,
                  halted_symbols: Iterable[str] = (), start_prices: Optional[Dict[str, Decimal]] = None,
-                 history_minutes: int = 1440, faults: Optional[Faults] = None) -> None:
+                 history_minutes: int = 1440, faults: Optional[Faults] = None, push_interval: Optional[float] = None,
+                 trade_probability: float = BACKGROUND_TRADE_PROBABILITY) -> None:
         self.seed = seed
         self.host = host
         self.port = port
         self.tick_interval = tick_interval
+        self.push_interval = push_interval
         self.clock_offset_ms = 0
         self.insurance = INSURANCE_FUND
         self.faults = faults or Faults(seed=seed)
         self.request_counts: Counter = Counter()
+        self.rate_limiter = RateLimiter()
         specs: List[SymbolSpec] = resolve_specs(symbols, start_prices)
-        self.market = Market(specs, seed, self.now_ms, history_minutes, halted_symbols, faults=self.faults)
+        self.market = Market(specs, seed, self.now_ms, history_minutes, halted_symbols, faults=self.faults,
+                             trade_probability=trade_probability)
         self.engine = Engine(self.market, self.now_ms, seed, routers, account_groups, register_account_group,
                              faults=self.faults)
         self.hub = Hub(self.engine, self.faults)
@@ -84,6 +94,7 @@ class VestSimulator:
         self._tasks: List[asyncio.Task] = []
         self._processing_scheduled = False
         self._last_ws_drop = 0.0
+        self._last_push: Optional[float] = None  # time.monotonic() of the last periodic public push
         self._shown_statuses = self._ticker_statuses()  # `status` per market as last pushed on `tickers`
 
     # ---- lifecycle -----------------------------------------------------------------------------------------
@@ -145,11 +156,18 @@ class VestSimulator:
         self._publish_status_changes()
 
     def step(self) -> None:
-        """One market tick: prices move, background trades print, triggers fire, public channels publish."""
+        """One market tick: prices move, background trades print (pushed at once), triggers fire, and the public
+        snapshots (`@depth`, `tickers`, `@kline_*`) are pushed: on every tick, or under `push_interval` on the first
+        tick once that many seconds (monotonic) have passed since the last periodic push."""
         for symbol, trade in self.market.step():
             self._publish_trade(symbol, trade)
         self.engine.check_triggers()
-        self._publish_market()
+        now = time.monotonic()
+        if self.push_interval is None or self._last_push is None or now - self._last_push >= self.push_interval:
+            self._last_push = now
+            self._publish_market()
+        else:
+            self._publish_status_changes()
         self.schedule_listen_key_sweep()
 
     def set_market_status(self, symbol: str, status: str) -> str:
@@ -301,6 +319,29 @@ class VestSimulator:
         if acct is None:
             raise KeyError(f"unknown account {primary_address}")
         return acct
+
+    # ---- request statistics and rate limits (docs/vest-protocol.md §7.11) -----------------------------------
+    def stats(self) -> Dict[str, Any]:
+        """Counts since start (or `reset_stats()`), route names as in `rate_limits` ("POST /orders"):
+        `requests` {route: /v2 requests received, refused ones included}, `rate_limited` {route: refused by
+        `rate_limits`}, `rate_limited_total`, `http_429` {route: 429 answers, `http_error_rate` ones included},
+        `rate_limit_peaks` {rule: most admitted requests of one identity within one window of the rule: how close
+        a client ran to a limit}; plus `accounts`, `orders`, `fills`, `ws_connections`."""
+        data = self.rate_limiter.stats()
+        data.update(accounts=len(self.engine.accounts),
+                    orders=sum(len(a.orders) for a in self.engine.accounts.values()),
+                    fills=sum(len(a.fills) for a in self.engine.accounts.values()),
+                    ws_connections=len(self.hub.connections))
+        return data
+
+    def rate_limit_breaches(self) -> List[RateLimitBreach]:
+        """The requests refused by `rate_limits` (the latest 10,000), oldest first; empty: no limit was broken."""
+        return list(self.rate_limiter.breaches)
+
+    def reset_stats(self) -> None:
+        """Zero `stats()` counts, peaks and breaches (and `request_counts`); the rate-limit windows are kept."""
+        self.rate_limiter.reset_stats()
+        self.request_counts.clear()
 
     # ---- websockets & background work ----------------------------------------------------------------------
     async def drop_websockets(self, public: bool = True, private: bool = True, code: int = 1012) -> int:

@@ -13,8 +13,7 @@ import asyncio
 import json
 import logging
 import re
-from collections import Counter
-from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set
 
 import brotli
 from aiohttp import WSMsgType, web
@@ -110,19 +109,20 @@ class Hub:
         self.engine = engine
         self.faults = faults
         self.connections: Set[Connection] = set()
-        self.channel_counts: Counter = Counter()
+        self.subscribers: Dict[str, Set[Connection]] = {}  # channel -> its subscribed connections
 
     # ---- publishing ----------------------------------------------------------------------------------------
     def has_subscribers(self, channel: str) -> bool:
-        return self.channel_counts[channel] > 0
+        return bool(self.subscribers.get(channel))
 
     def publish(self, channel: str, data: Any) -> None:
-        if not self.channel_counts[channel]:
+        """One push to the channel's subscribers (serialised once; nothing is rendered for an unheard channel)."""
+        connections = self.subscribers.get(channel)
+        if not connections:
             return
         message = json.dumps({"channel": channel, "data": data}, separators=(",", ":"))
-        for conn in self.connections:
-            if channel in conn.subscriptions:
-                conn.send(message)
+        for conn in tuple(connections):
+            conn.send(message)
 
     def has_private_listener(self, primary: str) -> bool:
         return any(c.account is not None and c.account.primary == primary for c in self.connections)
@@ -139,7 +139,7 @@ class Hub:
                     conn.send(message)
 
     def subscribed_channels(self) -> List[str]:
-        return [channel for channel, count in self.channel_counts.items() if count > 0]
+        return [channel for channel, connections in self.subscribers.items() if connections]
 
     # ---- lifecycle -----------------------------------------------------------------------------------------
     @staticmethod
@@ -183,10 +183,14 @@ class Hub:
                 continue
             if on and channel not in conn.subscriptions:
                 conn.subscriptions.add(channel)
-                self.channel_counts[channel] += 1
+                self.subscribers.setdefault(channel, set()).add(conn)
             elif not on and channel in conn.subscriptions:
                 conn.subscriptions.discard(channel)
-                self.channel_counts[channel] -= 1
+                subscribers = self.subscribers.get(channel)
+                if subscribers is not None:
+                    subscribers.discard(conn)
+                    if not subscribers:
+                        del self.subscribers[channel]
 
     # ---- the aiohttp handler -------------------------------------------------------------------------------
     def _admission(self, query: Any) -> tuple:
