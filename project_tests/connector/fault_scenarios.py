@@ -22,7 +22,7 @@ from unittest.mock import patch
 from aiohttp import web
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
-from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import nonce_of_client_order_id
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import client_order_id_for_nonce
 from hummingbot.core.data_type.common import OrderType, PositionAction
 from hummingbot.core.event.event_listener import EventListener
 from hummingbot.core.event.events import (
@@ -322,16 +322,23 @@ class OrderFlow:
             task.cancel()
 
 
-def venue_rows_by_nonce(venue: SimulatedVenue) -> Dict[int, List[dict]]:
-    rows: Dict[int, List[dict]] = {}
+def client_order_id_of(venue: SimulatedVenue, nonce: int) -> str:
+    """The bot's order signed with that nonce: the journal knows an order re-signed under a fresh nonce."""
+    placed = venue.connector.order_journal.get(nonce)
+    return placed.client_order_id if placed is not None else client_order_id_for_nonce(nonce)
+
+
+def venue_rows_by_order(venue: SimulatedVenue) -> Dict[str, List[dict]]:
+    """The venue's rows per client order id, whatever nonce each was signed with."""
+    rows: Dict[str, List[dict]] = {}
     for row in venue.sim.orders(venue.account.primary_address):
-        rows.setdefault(row["nonce"], []).append(row)
+        rows.setdefault(client_order_id_of(venue, row["nonce"]), []).append(row)
     return rows
 
 
 def venue_status(venue: SimulatedVenue, order_id: str) -> Optional[str]:
-    """The venue's status of the order with that client id (its nonce), None if the venue never took it."""
-    rows = venue_rows_by_nonce(venue).get(nonce_of_client_order_id(order_id)) or [{}]
+    """The venue's status of the order with that client id, None if the venue never took it."""
+    rows = venue_rows_by_order(venue).get(order_id) or [{}]
     return rows[0].get("status")
 
 
@@ -391,12 +398,12 @@ class Reconciliation:
 
 def reconcile(venue: SimulatedVenue, order_ids) -> Reconciliation:
     """Venue records vs connector reports for `order_ids`, plus every fill of the account."""
-    rows = venue_rows_by_nonce(venue)
+    rows = venue_rows_by_order(venue)
     outcomes = connector_outcomes(venue)
     mismatched, stuck, duplicates = {}, [], []
     statuses: Counter = Counter()
     for order_id in order_ids:
-        venue_rows = rows.get(nonce_of_client_order_id(order_id), [])
+        venue_rows = rows.get(order_id, [])
         if len(venue_rows) > 1:
             duplicates.append(order_id)
         status = venue_rows[0]["status"] if venue_rows else None
@@ -549,9 +556,8 @@ async def order_events_flow(venue: SimulatedVenue, probe: Probe, flow: OrderFlow
     """A MARKET order's FILLED ORDER event reaches the derivative through the private stream within `timeout`
     (REST polls are 120 s apart while the stream is healthy, so only the stream can deliver it that fast)."""
     order_id = flow.place(BTC, "market", is_buy=len(flow.intents) % 2 == 0)
-    nonce = nonce_of_client_order_id(order_id)
-    return await eventually(lambda: any(n == nonce and status == "FILLED" for _, status, n in probe.order_events),
-                            timeout=timeout)
+    return await eventually(lambda: any(client_order_id_of(venue, n) == order_id and status == "FILLED"
+                                        for _, status, n in probe.order_events), timeout=timeout)
 
 
 class TicksPaused:
@@ -859,34 +865,33 @@ async def http_errors(statuses: Tuple[int, ...] = (429, 503), rate: float = 0.25
 async def dropped_order_response(seed: int = 14) -> ScenarioResult:
     """`POST /orders` of a resting LIMIT is processed by the venue but its HTTP response is lost (the connection
     is aborted). The connector must find the order by nonce, track it with the venue's id, and cancel it; the
-    venue must hold exactly one order for that nonce."""
+    venue must hold exactly one order for it."""
     result = ScenarioResult(fault="Order response lost", injected="drop_order_response=1 on a resting LIMIT")
     venue, probe = await start_venue(pairs=(BTC,), seed=seed)
     flow = OrderFlow(venue)
     try:
         venue.sim.faults.set(drop_order_response=1)
         order_id = flow.place(BTC, "resting-limit", is_buy=True)
-        nonce = nonce_of_client_order_id(order_id)
         tracked = await eventually(lambda: (order_id in venue.connector.in_flight_orders and
                                             venue.connector.in_flight_orders[order_id].exchange_order_id is not None),
                                    timeout=10)
-        rows = venue_rows_by_nonce(venue).get(nonce, [])
+        rows = venue_rows_by_order(venue).get(order_id, [])
         exchange_id = venue.connector.in_flight_orders[order_id].exchange_order_id if tracked else None
         result.check(venue.sim.faults.drop_order_response == 0, "the response drop was never triggered")
         result.check(tracked, "the order was not recovered (no exchange order id) within 10 s")
-        result.check(len(rows) == 1, f"the venue holds {len(rows)} orders for the nonce")
+        result.check(len(rows) == 1, f"the venue holds {len(rows)} orders for it")
         result.check(bool(rows) and rows[0]["id"] == exchange_id,
                      f"tracked id {exchange_id} is not the venue's {rows[0]['id'] if rows else None}")
         venue.connector.cancel(BTC, order_id)
         cancelled = await eventually(lambda: connector_outcomes(venue).get(order_id) == "CANCELED", timeout=10)
-        rows = venue_rows_by_nonce(venue).get(nonce, [])
+        rows = venue_rows_by_order(venue).get(order_id, [])
         result.check(cancelled, "the recovered order was not cancelled within 10 s")
         result.check(bool(rows) and rows[0]["status"] == "CANCELLED",
                      f"venue status {rows[0]['status'] if rows else None}, expected CANCELLED")
         result.check(not recorder_of(venue).of(MarketOrderFailureEvent), "the order was reported as failed")
         result.check(order_id not in venue.connector.in_flight_orders, "the order is still in flight")
         result.details.update(venue_rows=len(rows), exchange_order_id=exchange_id, cancelled=cancelled)
-        result.evidence = (f"recovered by nonce: {'yes' if tracked else 'no'}, venue orders for the nonce: "
+        result.evidence = (f"recovered by nonce: {'yes' if tracked else 'no'}, venue orders for it: "
                            f"{len(rows)}, cancelled: {'yes' if cancelled else 'no'}")
     finally:
         await stop_venue(venue, probe, flow)
@@ -944,7 +949,6 @@ async def cancel_fill_race(seed: int = 15) -> ScenarioResult:
                                 ("same loop iteration", "FILLED"), ("cancel wins at the venue", "CANCELLED")):
             limit = flow.price(BTC, "0.995")
             order_id = flow.place(BTC, "resting-limit", is_buy=True, price=limit)
-            nonce = nonce_of_client_order_id(order_id)
             ready = await eventually(lambda: (order_id in venue.connector.in_flight_orders
                                               and venue.connector.in_flight_orders[order_id].exchange_order_id
                                               and venue_status(venue, order_id) == "NEW"), timeout=10)
@@ -971,7 +975,8 @@ async def cancel_fill_race(seed: int = 15) -> ScenarioResult:
             outcome = await settle(venue, [order_id], timeout=10)
             final = venue_status(venue, order_id)
             fill_events = [e for e in recorder_of(venue).of(OrderFilledEvent) if e.order_id == order_id]
-            venue_fills = [f for f in venue.sim.fills(venue.account.primary_address) if f.nonce == nonce]
+            venue_fills = [f for f in venue.sim.fills(venue.account.primary_address)
+                           if client_order_id_of(venue, f.nonce) == order_id]
             rounds[label] = {"venue": final, "connector": connector_outcomes(venue).get(order_id),
                              "3017": hook.codes[SIM_ERRORS.ORDER_NOT_FOUND] - refusals_before,
                              "fill_events": len(fill_events), "venue_fills": len(venue_fills)}

@@ -2,7 +2,6 @@
 from decimal import Decimal
 
 from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
-from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import nonce_of_client_order_id
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionSide
 from hummingbot.core.data_type.in_flight_order import OrderState
 from hummingbot.core.event.events import (
@@ -37,7 +36,7 @@ class VestPerpetualSimulatorEndToEndTests(IsolatedAsyncioWrapperTestCase):
             self.connector.account_positions.get(self.connector._perpetual_trading.position_key(PAIR, PositionSide.SHORT))
 
     def sim_order(self, client_order_id):
-        nonce = nonce_of_client_order_id(client_order_id)
+        nonce = self.connector.order_journal.nonce_of(client_order_id)  # the nonce it was signed with
         return [row for row in self.sim.orders(self.venue.account.primary_address) if row["nonce"] == nonce]
 
     async def test_becomes_ready_with_rules_balance_order_book_and_funding_info(self):

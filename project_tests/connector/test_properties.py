@@ -669,8 +669,8 @@ class RestProperties(PropertyTestCase):
                                              maint_margin_ratio=Decimal("0.01"), taker_fee=Decimal("0.0001"),
                                              is_trading=True)
         connector._sleep = AsyncMock()
-        nonce = NONCE + 7
-        row = {"id": "0xfeed", "nonce": nonce, "status": "NEW", "symbol": "BTC-PERP", "isBuy": True,
+        order_id = client_order_id_for_nonce(NONCE + 7)
+        row = {"id": "0xfeed", "status": "NEW", "symbol": "BTC-PERP", "isBuy": True,
                "orderType": "LIMIT", "limitPrice": "60000.0", "size": "0.0100", "reduceOnly": False}
         text = body if isinstance(body, str) and not body.startswith(("[", "{", "\"")) else json.dumps(body)
 
@@ -678,13 +678,15 @@ class RestProperties(PropertyTestCase):
             method, url, params = request
             if method == "POST":
                 return FakeResponse(200, text)
-            return FakeResponse(200, json.dumps([row] if params.get("nonce") == nonce else []))
+            sent_nonce = connector.order_journal.nonce_of(order_id)  # the nonce the order left under
+            return FakeResponse(200, json.dumps([{**row, "nonce": sent_nonce}]
+                                                if params.get("nonce") == sent_nonce else []))
 
         self.rest.route = route
         self.rest.requests.clear()
         try:
             exchange_id, _ = self.harness.run(connector._place_order(
-                order_id=client_order_id_for_nonce(nonce), trading_pair=BTC, amount=Decimal("0.0100"),
+                order_id=order_id, trading_pair=BTC, amount=Decimal("0.0100"),
                 trade_type=TradeType.BUY, order_type=OrderType.LIMIT, price=Decimal("60000"),
                 position_action=PositionAction.OPEN))
         except (VestAPIError, VestMessageError) as error:

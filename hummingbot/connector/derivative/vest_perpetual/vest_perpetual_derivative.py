@@ -119,6 +119,7 @@ class NonceSource:
     def __init__(self, clock_ms):
         self._clock_ms = clock_ms
         self._last = 0
+        self._last_sent = 0
 
     def seed(self, last_nonce: int):
         self._last = max(self._last, last_nonce)
@@ -127,9 +128,17 @@ class NonceSource:
         self._last = max(self._clock_ms(), self._last + 1)
         return self._last
 
+    def for_departure(self, reserved: Optional[int] = None) -> int:
+        """The nonce of a request about to leave: the one reserved for it (an order's, carried by its client id)
+        while that is still above every nonce sent, else a fresh one; so requests leave in nonce order (§4.8)."""
+        self._last_sent = reserved if reserved is not None and reserved > self._last_sent else self.next()
+        return self._last_sent
+
 
 def client_order_id_for_nonce(nonce: int) -> str:
-    """Vest has no client order id (§3.6); the nonce is the order's identity, so it is the client id's suffix."""
+    """Vest has no client order id (§3.6): ours carries the nonce reserved when the order is created, so the id
+    names the order on Vest too. Should the order leave after a request with a higher nonce, it is signed with a
+    fresh nonce instead (requests leave in nonce order, §4.8), and the order journal maps that nonce to this id."""
     return f"{CONSTANTS.CLIENT_ORDER_ID_PREFIX}{nonce}"
 
 
@@ -287,17 +296,20 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             raise error
         return payload
 
-    async def _send_signed(self, path_url: str, stamp: Callable[[int, bool], Any], time_in_query: bool = False) -> Any:
-        """A signed action (an order, a cancel), stamped by `stamp(now_ms, renew_nonce)` and signed only once the
-        throttler lets the request go, so however long it waited in line it leaves well inside its window (§4.9).
-        Vest's answer "too many requests" (HTTP 429, 1003) is waited out (`Retry-After` when given) and the action
-        stamped anew, never failed straight through; "invalid nonce" (1023) re-reads Vest's last nonce and re-signs
-        once under a fresh nonce (§4.8). `time_in_query` repeats `time` and `nonce` in the query string (§3.7)."""
-        attempts_left, renew_nonce, nonce_reseeded = CONSTANTS.RATE_LIMITED_RETRIES, False, False
+    async def _send_signed(self, path_url: str, stamp: Callable[[int, int], Any], time_in_query: bool = False,
+                           reserved_nonce: Optional[int] = None) -> Any:
+        """A signed action (an order, a cancel), stamped by `stamp(now_ms, nonce)` and signed only once the
+        throttler lets the request go: however long it waited in line it leaves well inside its window (§4.9), and
+        signed actions leave in nonce order whatever their kind (§4.8). Vest's answer "too many requests" (HTTP 429,
+        1003) is waited out (`Retry-After` when given) and the action stamped anew, never failed straight through;
+        "invalid nonce" (1023) re-reads Vest's last nonce and re-signs once (§4.8). `time_in_query` repeats `time`
+        and `nonce` in the query string (§3.7); `reserved_nonce` is the nonce to sign with, if still in order."""
+        attempts_left, nonce_reseeded, reserved_nonce = CONSTANTS.RATE_LIMITED_RETRIES, False, reserved_nonce
         while True:
             rest_assistant = await self._web_assistants_factory.get_rest_assistant()
             async with self._throttler.execute_task(limit_id=path_url):
-                action, renew_nonce = stamp(self._now_ms(), renew_nonce), False
+                action = stamp(self._now_ms(), self._nonces.for_departure(reserved_nonce))
+                reserved_nonce = None  # a nonce is sent once: a request sent again is signed under a fresh one
                 request = RESTRequest(
                     method=RESTMethod.POST, url=web_utils.private_rest_url(path_url, domain=self.domain),
                     params={"time": action.time, "nonce": action.nonce} if time_in_query else None,
@@ -313,7 +325,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 self.logger().warning(f"Vest asks to slow down ({error}); sending {path_url} again in {delay} s.")
                 await self._sleep(delay)
             elif error.code == CONSTANTS.ERROR_INVALID_NONCE and not nonce_reseeded:
-                nonce_reseeded = renew_nonce = True
+                nonce_reseeded = True
                 await self._seed_nonce()
             else:
                 raise error
@@ -506,10 +518,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         limit_price = self._market_order_worst_price(trading_pair, is_buy) if is_market else price
         sent: List[OrderAction] = []
 
-        def stamp(now_ms: int, renew_nonce: bool) -> OrderAction:
-            """The order keeps its nonce (the client id carries it), but for a fresh one after Vest refused it as
-            invalid (1023, §4.8): the journal then maps the new nonce to the same client id."""
-            nonce = self._nonces.next() if renew_nonce else (sent[-1].nonce if sent else self._nonce_of(order_id))
+        def stamp(now_ms: int, nonce: int) -> OrderAction:
+            """The journal maps each nonce the order is signed with to its client id; a nonce Vest refused (rate,
+            1023) is marked finished: no order exists under it."""
             action = OrderAction(
                 time=now_ms, nonce=nonce, symbol=market.symbol, is_buy=is_buy,
                 order_type=CONSTANTS.ORDER_TYPE_MARKET if is_market else CONSTANTS.ORDER_TYPE_LIMIT,
@@ -517,8 +528,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 reduce_only=position_action is PositionAction.CLOSE,
                 time_in_force=None if is_market else CONSTANTS.TIME_IN_FORCE_GTC)
             if self.order_journal is not None:  # before the request leaves: a crash after it must find the order
-                if renew_nonce:
-                    self.order_journal.record_finished(sent[-1].nonce, "venue")  # refused: it never existed
+                if sent:
+                    self.order_journal.record_finished(sent[-1].nonce, "venue")
                 self.order_journal.record_placement(PlacedOrder(
                     nonce=nonce, client_order_id=order_id, trading_pair=trading_pair, trade_type=trade_type.name,
                     order_type=order_type.name, amount=action.size, price=action.limit_price,
@@ -527,7 +538,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             return action
 
         try:
-            exchange_order_id = parse_order_id(await self._send_signed(CONSTANTS.ORDERS_PATH_URL, stamp))
+            exchange_order_id = parse_order_id(await self._send_signed(
+                CONSTANTS.ORDERS_PATH_URL, stamp, reserved_nonce=nonce_of_client_order_id(order_id)))
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -615,9 +627,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         state is read instead and applied, and the cancel counts as failed while Vest still shows it open."""
         exchange_order_id = await tracked_order.get_exchange_order_id()
         try:
-            # A fresh nonce each time it is stamped: cancels leave in nonce order, and nothing is lost by a new one.
-            parse_order_id(await self._send_signed(CONSTANTS.CANCEL_ORDER_PATH_URL, lambda now_ms, _: CancelAction(
-                time=now_ms, nonce=self._nonces.next(), order_id=exchange_order_id), time_in_query=True))
+            parse_order_id(await self._send_signed(CONSTANTS.CANCEL_ORDER_PATH_URL, lambda now_ms, nonce: CancelAction(
+                time=now_ms, nonce=nonce, order_id=exchange_order_id), time_in_query=True))
             return True
         except VestAPIError as error:
             if error.code != CONSTANTS.ERROR_ORDER_NOT_FOUND:
@@ -963,8 +974,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         if self._auth.signer_address is None:
             return
         try:
-            await self._send_signed(CONSTANTS.CANCEL_ORDER_PATH_URL, lambda now_ms, _: CancelAction(
-                time=now_ms, nonce=self._nonces.next(), order_id=CONSTANTS.NO_SUCH_ORDER_ID), time_in_query=True)
+            await self._send_signed(CONSTANTS.CANCEL_ORDER_PATH_URL, lambda now_ms, nonce: CancelAction(
+                time=now_ms, nonce=nonce, order_id=CONSTANTS.NO_SUCH_ORDER_ID), time_in_query=True)
         except VestAPIError as error:
             if error.code == CONSTANTS.ERROR_ORDER_NOT_FOUND:
                 self._signing_key_verified = True

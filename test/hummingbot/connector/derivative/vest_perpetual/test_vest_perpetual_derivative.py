@@ -387,7 +387,7 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
         self.assertEqual(f"{order.amount:.6f}", sent["size"])
         self.assertEqual(f"{order.price:.4f}", sent["limitPrice"])
         self.assertEqual(getattr(order, "position", PositionAction.NIL) is PositionAction.CLOSE, sent["reduceOnly"])
-        self.assertEqual(order_nonce(order.client_order_id), sent["nonce"])
+        self.assertEqual(self.exchange.order_journal.nonce_of(order.client_order_id), sent["nonce"])
         self.assertEqual(CONSTANTS.RECV_WINDOW_MS, body["recvWindow"])
         self.assertTrue(body["signature"].startswith("0x"))
         self.assertEqual(SIGNER_ADDRESS, recover_order_signer(sent, body["signature"]))

@@ -242,7 +242,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertEqual("0.100", eth["order"]["size"])  # sizeDecimals 3
         self.assertEqual("2000.00", eth["order"]["limitPrice"])  # priceDecimals 2
         self.assertEqual("GTC", eth["order"]["timeInForce"])
-        self.assertEqual(nonce_of_client_order_id(order_id), eth["order"]["nonce"])
+        self.assertEqual(self.exchange.order_journal.nonce_of(order_id), eth["order"]["nonce"])
         self.assertEqual(SIGNER_ADDRESS, recover_order_signer(eth["order"], eth["signature"]))
         self.assertEqual("0.2500", btc["order"]["size"])  # sizeDecimals 4
         self.assertEqual("30000.5", btc["order"]["limitPrice"])  # priceDecimals 1
@@ -261,7 +261,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertFalse(open_["order"]["reduceOnly"])
         self.assertEqual(SIGNER_ADDRESS, recover_order_signer(close["order"], close["signature"]))
 
-    async def test_client_order_ids_carry_monotonic_nonces_seeded_from_the_account_nonce(self):
+    async def test_signed_actions_leave_in_nonce_order_from_a_seed_read_from_the_account_nonce(self):
         seed = 9 * 10 ** 15  # far above the clock, so only the seed explains the values
         with aioresponses() as mock:
             mock.get(url_with_query(CONSTANTS.ACCOUNT_NONCE_PATH_URL), body=json.dumps({"lastNonce": seed}))
@@ -278,9 +278,11 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             cancel_nonce = json.loads(calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL))[0]
                                       .kwargs["data"])["order"]["nonce"]
         self.assertIn("time", nonce_request.kwargs["params"])  # required (observed)
-        self.assertEqual([f"vest-{seed + 1}", f"vest-{seed + 2}", f"vest-{seed + 3}"], ids)
-        self.assertEqual([seed + 1, seed + 2, seed + 3], sorted(sent))
-        self.assertEqual(seed + 4, cancel_nonce)
+        self.assertEqual([f"vest-{seed + 1}", f"vest-{seed + 2}", f"vest-{seed + 3}"], ids)  # reserved at buy()
+        self.assertEqual(sorted(sent), sent)  # signed as they leave: in the order they leave
+        self.assertEqual([seed + 1, seed + 2, seed + 3], sent)  # left in the order reserved: ids name them on Vest
+        self.assertGreater(cancel_nonce, sent[-1])
+        self.assertEqual(set(sent), {self.exchange.order_journal.nonce_of(order_id) for order_id in ids})
 
     async def test_nonce_seed_failure_falls_back_to_time_based_nonces(self):
         with aioresponses() as mock:
@@ -339,7 +341,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
 
                 async def events_first(url, **kwargs):
                     nonce = json.loads(kwargs["data"])["order"]["nonce"]
-                    order_ids.append(client_order_id_for_nonce(nonce))
+                    order_ids.append(self.exchange.order_journal.get(nonce).client_order_id)
                     events = [order_event(dict(row(nonce=nonce), status="NEW"))]
                     if last_event == "FILLED":
                         events.append(self.filled_event(nonce=nonce))
@@ -381,7 +383,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         order = self.exchange.in_flight_orders[order_id]
         self.assertEqual(OrderState.OPEN, order.current_state)
         self.assertEqual(ORDER_ID, order.exchange_order_id)
-        self.assertEqual(nonce_of_client_order_id(order_id), lookups[0].kwargs["params"]["nonce"])
+        self.assertEqual(self.exchange.order_journal.nonce_of(order_id), lookups[0].kwargs["params"]["nonce"])
         self.assertEqual(0, len(self.events_of(MarketEvent.OrderFailure)))
         self.assertEqual(ORDER_ID, self.events_of(MarketEvent.BuyOrderCreated)[0].exchange_order_id)
         sleep.assert_not_awaited()
@@ -418,7 +420,7 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             self.assertEqual(OrderState.PENDING_CREATE, order.current_state)
             self.assertEqual([], self.events_of(MarketEvent.OrderFailure))
 
-            placed = self.exchange.order_journal.get(nonce_of_client_order_id(order_id))
+            placed = self.exchange.order_journal.get(self.exchange.order_journal.nonce_of(order_id))
             expired_by = placed.signed_until_ms + CONSTANTS.UNREACHABLE_ORDER_MARGIN_MS - self.exchange._now_ms()
             self.exchange._time_synchronizer.clear_time_offset_ms_samples()  # Vest's clock, past that moment
             self.exchange._time_synchronizer.add_time_offset_ms_sample(expired_by + 1000)
@@ -442,8 +444,8 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertIn("3002 MARGIN_CHECK_FAILED", failure.error_message)
         self.assertNotIn(order_id, self.exchange.in_flight_orders)
 
-    async def test_a_rate_limited_order_is_sent_again_after_retry_after_with_its_nonce_and_a_fresh_time(self):
-        # §6.5: a 429 means Vest did not take the order: the same order (same nonce) goes again once allowed.
+    async def test_a_rate_limited_order_is_sent_again_after_retry_after_freshly_stamped(self):
+        # §6.5: a 429 means Vest did not take the order: the same order goes again once allowed, stamped anew.
         with aioresponses() as mock:
             mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), status=429, body=error_body(429, "Rate limited"),
                       headers={"Retry-After": "2"})
@@ -453,8 +455,13 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
                 order_id = await self.place(mock)
             sent = [json.loads(call.kwargs["data"])["order"] for call in posts(mock, CONSTANTS.ORDERS_PATH_URL)]
         self.assertEqual([2.0, CONSTANTS.RATE_LIMITED_DELAY], [call.args[0] for call in sleep.await_args_list])
-        self.assertEqual({nonce_of_client_order_id(order_id)}, {order["nonce"] for order in sent})
-        self.assertEqual(ORDER_ID, self.events_of(MarketEvent.BuyOrderCreated)[0].exchange_order_id)
+        nonces = [order["nonce"] for order in sent]
+        self.assertEqual(sorted(set(nonces)), nonces)
+        journal = self.exchange.order_journal
+        self.assertEqual(nonces[-1], journal.nonce_of(order_id))
+        self.assertEqual(["venue", "venue"], [journal.get(nonce).outcome for nonce in nonces[:-1]])  # refused
+        self.assertEqual((order_id, ORDER_ID), (self.events_of(MarketEvent.BuyOrderCreated)[0].order_id,
+                                                self.events_of(MarketEvent.BuyOrderCreated)[0].exchange_order_id))
         self.assertTrue(self.is_logged("WARNING", "Vest asks to slow down", partial=True))
 
     async def test_an_order_rate_limited_beyond_the_retries_fails_with_the_code(self):
@@ -478,7 +485,8 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             order_id = await self.place(mock)
             first, second = [json.loads(call.kwargs["data"])["order"]["nonce"]
                              for call in posts(mock, CONSTANTS.ORDERS_PATH_URL)]
-        self.assertEqual((nonce_of_client_order_id(order_id), 10 ** 16 + 1), (first, second))
+        self.assertLess(first, 10 ** 16)
+        self.assertEqual(10 ** 16 + 1, second)
         self.assertEqual((order_id, ORDER_ID), (self.events_of(MarketEvent.BuyOrderCreated)[0].order_id,
                                                 self.events_of(MarketEvent.BuyOrderCreated)[0].exchange_order_id))
         journal = self.exchange.order_journal
@@ -508,6 +516,33 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             await asyncio.wait_for(self.wait_for_creation(order_id), timeout=5)
             sent = json.loads(posts(mock, CONSTANTS.ORDERS_PATH_URL)[0].kwargs["data"])["order"]
         self.assertGreaterEqual(sent["time"], self.exchange._now_ms() - 5_000)  # stamped when it left the line
+
+    async def test_an_order_that_leaves_after_a_later_request_is_signed_under_a_fresh_nonce(self):
+        # §4.8: requests leave in nonce order. A cancel reserved its nonce after this order but left first, so the
+        # order's own nonce would arrive out of order: it is signed under a fresh one, which still names the order.
+        orders_per_second = next(limit.limit for limit in CONSTANTS.RATE_LIMITS
+                                 if limit.limit_id == CONSTANTS.ORDERS_PATH_URL)
+        resting = self.track(client_order_id=client_order_id_for_nonce(5), exchange_order_id="0x" + "ab" * 32)
+        with aioresponses() as mock:
+            mock.post(rest_url(CONSTANTS.ORDERS_PATH_URL), body=json.dumps({"id": ORDER_ID}), repeat=True)
+            mock.post(url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL), body=json.dumps({"id": resting.exchange_order_id}))
+            for _ in range(orders_per_second):  # the orders' budget for this second is spent
+                async with self.exchange._throttler.execute_task(CONSTANTS.ORDERS_PATH_URL):
+                    pass
+            order_id = self.exchange.buy(PAIR, Decimal("1"), OrderType.LIMIT, Decimal("30000"),
+                                         position_action=PositionAction.OPEN)
+            await self.exchange._execute_cancel(PAIR, resting.client_order_id)  # leaves while the order waits
+            self.assertEqual([], posts(mock, CONSTANTS.ORDERS_PATH_URL))
+            await asyncio.wait_for(self.wait_for_creation(order_id), timeout=5)
+            cancel_nonce = json.loads(calls(mock, "POST", url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL))[0]
+                                      .kwargs["data"])["order"]["nonce"]
+            order_nonce = json.loads(posts(mock, CONSTANTS.ORDERS_PATH_URL)[0].kwargs["data"])["order"]["nonce"]
+        self.assertLess(nonce_of_client_order_id(order_id), cancel_nonce)  # reserved first
+        self.assertGreater(order_nonce, cancel_nonce)  # but sent after, under a fresh nonce
+        self.assertEqual(order_nonce, self.exchange.order_journal.nonce_of(order_id))
+        await self.feed_user_stream(self.filled_event(nonce=order_nonce))
+        await wait_until(lambda: self.events_of(MarketEvent.OrderFilled))
+        self.assertEqual(order_id, self.events_of(MarketEvent.OrderFilled)[0].order_id)
 
     async def wait_for_creation(self, order_id: str):
         while not any(event.order_id == order_id for event in self.events_of(MarketEvent.BuyOrderCreated)):
