@@ -173,6 +173,11 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
                                             private=bool(body.get("private", True)), code=int(body.get("code", 1012)))
         return _ok({"dropped": dropped})
 
+    async def silence_websockets(request: web.Request) -> web.Response:
+        body = await _body(request)
+        silenced = sim.silence_websockets(public=bool(body.get("public", True)), private=bool(body.get("private", True)))
+        return _ok({"silenced": silenced})
+
     return [
         web.get("/_sim/health", _guard(health)),
         web.post("/_sim/accounts", _guard(create_account)),
@@ -195,4 +200,5 @@ def control_routes(sim: "VestSimulator") -> List[web.RouteDef]:
         web.get("/_sim/positions", _guard(positions)),
         web.get("/_sim/fills", _guard(fills)),
         web.post("/_sim/drop_websockets", _guard(drop_websockets)),
+        web.post("/_sim/silence_websockets", _guard(silence_websockets)),
     ]

@@ -220,6 +220,9 @@ class Engine:
         return digest, signer
 
     def _use_nonce(self, acct: Account, nonce: int) -> None:
+        """The nonce rule Vest does not state (§4.8): unique, or above lastNonce (`nonce_policy`)."""
+        if self.faults.nonce_policy == "increasing" and nonce <= acct.last_nonce:
+            raise VestError(E.INVALID_NONCE, "Invalid nonce")
         if nonce in acct.nonces:
             raise VestError(E.DUPLICATE)
         acct.nonces.add(nonce)

@@ -32,6 +32,7 @@ END_TIME_DEFAULTS = ("now", "unbounded")
 EXCHANGE_INFO_FIELDS = ("observed", "documented")
 TRADE_SIDES = ("signed_qty", "unsigned", "is_buy", "side")
 WS_GROUP_PARAMS = ("either", "xwebsocketserver", "websocketserver")
+NONCE_POLICIES = ("unique", "increasing")
 DAY_S = 86_400
 _CHOICES = {
     "frame_mode": FRAME_MODES, "error_envelope": ERROR_ENVELOPES, "ws_drop_target": WS_DROP_TARGETS,
@@ -41,6 +42,7 @@ _CHOICES = {
     "tif_on_market": TIF_ON_MARKET, "rate_limit_code": RATE_LIMIT_CODES, "limit_above_max": LIMIT_ABOVE_MAX,
     "unknown_symbols": UNKNOWN_SYMBOLS, "end_time_default": END_TIME_DEFAULTS,
     "exchange_info_fields": EXCHANGE_INFO_FIELDS, "trade_side": TRADE_SIDES, "ws_group_param": WS_GROUP_PARAMS,
+    "nonce_policy": NONCE_POLICIES,
 }
 _FLAGS = ("account_without_positions", "zero_for_null", "cancel_requires_time_query", "strict_requests",
           "retry_after_header")
@@ -95,6 +97,9 @@ class Faults:
     * expired_order_reply: an order outside its time window gets "http_1132" or "rejected_3004" (ORDER_STALE).
     * future_time_check: "recv_window" (time > now + recvWindow is expired too) or "none" (only the past bound).
     * tif_on_market: timeInForce on a MARKET order: "refuse" (1133) or "ignore".
+    * nonce_policy: what a signed action's nonce must be (§4.8, §9): "unique" (a nonce used before is refused with
+      3015 DUPLICATE) or "increasing" (a nonce not above the account's lastNonce is refused with 1023
+      INVALID_NONCE).
     * rate_limit_code: the body code of a rate-limit answer: 1003 (TOO_MANY_REQUESTS) or 429 ("Rate limited").
     * limit_above_max: a `limit` above the route's maximum: "error" (1130) or "clamp" (to the maximum).
     * unknown_symbols: an unknown symbol in the `symbols` list filters and `GET /orders?symbol=`: "error" (1121)
@@ -141,6 +146,7 @@ class Faults:
     future_time_check: str = "recv_window"
     tif_on_market: str = "refuse"
     rate_limit_code: int = 1003
+    nonce_policy: str = "unique"
     limit_above_max: str = "error"
     unknown_symbols: str = "error"
     end_time_default: str = "now"

@@ -348,6 +348,10 @@ class VestSimulator:
         """Close WS connections now with `code` (1012 SERVICE_RESTART by default); returns how many."""
         return await self.hub.drop(public, private, code)
 
+    def silence_websockets(self, public: bool = True, private: bool = True) -> int:
+        """Open WS connections go quiet (PONGs and acks only) while staying open; returns how many (`Hub.silence`)."""
+        return self.hub.silence(public, private)
+
     def schedule_processing(self) -> None:
         """Run queued order executions on the next loop iteration (after the HTTP response is written)."""
         if not self._processing_scheduled:

@@ -61,6 +61,7 @@ class Connection:
         self.queue: "asyncio.Queue[Optional[str]]" = asyncio.Queue()
         self.writer = asyncio.ensure_future(self._write_loop())
         self._closing: Optional["asyncio.Future[None]"] = None
+        self.silent = False  # open and answering requests, but carrying no channel message (`Hub.silence`)
 
     @property
     def private(self) -> bool:
@@ -122,7 +123,8 @@ class Hub:
             return
         message = json.dumps({"channel": channel, "data": data}, separators=(",", ":"))
         for conn in tuple(connections):
-            conn.send(message)
+            if not conn.silent:
+                conn.send(message)
 
     def has_private_listener(self, primary: str) -> bool:
         return any(c.account is not None and c.account.primary == primary for c in self.connections)
@@ -131,7 +133,8 @@ class Hub:
         """account_private event to every subscribed private connection of that account (drop/dup faults)."""
         message = None
         for conn in self.connections:
-            if conn.account is not None and conn.account.primary == primary and PRIVATE_CHANNEL in conn.subscriptions:
+            if (conn.account is not None and conn.account.primary == primary and PRIVATE_CHANNEL in conn.subscriptions
+                    and not conn.silent):
                 if message is None:
                     message = json.dumps({"channel": PRIVATE_CHANNEL, "data": {"event": event, "args": args}},
                                          separators=(",", ":"))
@@ -147,6 +150,15 @@ class Hub:
         """Close frames go out at once; wait briefly for the handshakes without depending on slow readers."""
         if closing:
             await asyncio.wait(closing, timeout=CLOSE_WAIT_S)
+
+    def silence(self, public: bool = True, private: bool = True) -> int:
+        """The open connections of those kinds stay open and answer PING and (UN)SUBSCRIBE, but carry no channel
+        message any more: a stream hung upstream of the socket. Connections opened later are normal. Returns how
+        many."""
+        silenced = [c for c in self.connections if (c.private and private) or (not c.private and public)]
+        for conn in silenced:
+            conn.silent = True
+        return len(silenced)
 
     async def drop(self, public: bool = True, private: bool = True, code: int = E.WS_SERVICE_RESTART) -> int:
         victims = [c for c in self.connections if (c.private and private) or (not c.private and public)]

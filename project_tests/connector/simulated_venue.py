@@ -38,7 +38,7 @@ class SimulatedVenue:
 
     def __init__(self, trading_pairs: List[str], seed: int = 11, tick_interval: Optional[float] = 0.05,
                  balance: Decimal = STARTING_BALANCE, signing_key: str = SIGNING_KEY, data_dir: Optional[str] = None,
-                 **simulator_kwargs):
+                 connector_kwargs: Optional[dict] = None, **simulator_kwargs):
         self._own_data_dir = tempfile.TemporaryDirectory() if data_dir is None else None
         self.data_dir = data_dir or self._own_data_dir.name
         self._previous_data_path: Optional[str] = None
@@ -47,6 +47,7 @@ class SimulatedVenue:
         self.sim = VestSimulator(seed=seed, port=0, tick_interval=tick_interval, **simulator_kwargs)
         self.balance = balance
         self.connector: Optional[VestPerpetualDerivative] = None
+        self.connector_kwargs = connector_kwargs or {}
         self.events = EventLogger()
         self._env_patch = None
         self._clock_task: Optional[asyncio.Task] = None
@@ -65,7 +66,7 @@ class SimulatedVenue:
         self.connector = VestPerpetualDerivative(
             vest_perpetual_api_key=self.account.api_key, vest_perpetual_signing_private_key=self.signing_key,
             vest_perpetual_account_group=self.account.account_group, trading_pairs=self.trading_pairs,
-            trading_required=True)
+            trading_required=True, **self.connector_kwargs)
         for event in MarketEvent:
             self.connector.add_listener(event, self.events)
         await self.connector.start_network()

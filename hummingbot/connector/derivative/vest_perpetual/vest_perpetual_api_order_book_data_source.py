@@ -10,6 +10,7 @@ logged at debug level only, so a broken publisher cannot flood the log. The reco
 """
 import asyncio
 import itertools
+import time
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from hummingbot.connector.derivative.vest_perpetual import (
@@ -71,8 +72,12 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self._requests = web_utils.WSRequestSender()
         self._reported_problems: Set[str] = set()  # log lines already warned on this connection
         self._received_channel_message = False
+        self._last_channel_message = time.monotonic()  # of any channel; the start counts as one
+        self._connected_at = self._last_channel_message
         self._reconnect_delay = web_utils.ReconnectDelay()
         self._halted_symbols: Set[str] = set()  # by the tickers' `status` (§2.2, §5.3)
+        self._awaited_pushes: Dict[str, asyncio.Future] = {}  # pair -> its next `@depth` push, for a first book
+        self._funding_of_pair: Dict[str, Tuple] = {}  # the last funding values sent on, per pair
 
     # ------------------------------------------------------------------------------------------------ REST
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
@@ -122,6 +127,20 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         return parse_tickers(response)
 
     async def _order_book_snapshot(self, trading_pair: str) -> OrderBookMessage:
+        """The first of the next `@depth` push (a full snapshot, §5.3) and `GET /depth` (§2.7). At start-up with many
+        pairs the pushes arrive within a second while `/depth` is paced by its rate limit: a request still waiting
+        in the throttler is withdrawn, and Vest is not asked for what it is about to push anyway."""
+        pushed = self._awaited_pushes.setdefault(trading_pair, asyncio.get_running_loop().create_future())
+        requested = asyncio.ensure_future(self._requested_snapshot(trading_pair))
+        try:
+            await asyncio.wait((pushed, requested), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            requested.cancel()
+            if self._awaited_pushes.get(trading_pair) is pushed:
+                del self._awaited_pushes[trading_pair]
+        return pushed.result() if pushed.done() else requested.result()
+
+    async def _requested_snapshot(self, trading_pair: str) -> OrderBookMessage:
         """`GET /depth` (§2.7): the top DEPTH_LIMIT levels, no sequence number."""
         symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
         response = await self._connector._api_get(path_url=CONSTANTS.DEPTH_PATH_URL,
@@ -140,7 +159,9 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             await self._sleep(delay)
         self._received_channel_message = False
         self._reported_problems.clear()
-        return await web_utils.connected_ws_assistant(self._api_factory, web_utils.public_ws_url(self._domain))
+        ws = await web_utils.connected_ws_assistant(self._api_factory, web_utils.public_ws_url(self._domain))
+        self._connected_at = time.monotonic()
+        return ws
 
     async def _subscribe_channels(self, ws: WSAssistant):
         """One SUBSCRIBE for depth and trades of every current pair, plus `tickers` (§5.2, §5.3)."""
@@ -212,17 +233,39 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             self._pair_by_channel.pop(channel, None)
 
     async def _process_websocket_messages(self, websocket_assistant: WSAssistant):
-        """Reads messages while an application PING goes out every WS_PING_INTERVAL (§5.2); whichever ends first
-        (socket closed, send failed) ends the connection, and its error, if any, propagates."""
+        """Reads messages while an application PING goes out every WS_PING_INTERVAL (§5.2) and a watchdog ends a
+        connection that carries no market data; whichever ends first (socket closed, send failed, silence) ends the
+        connection, and its error, if any, propagates."""
         await web_utils.run_until_first_ends(self._route_messages(websocket_assistant),
-                                             self._requests.ping_periodically(websocket_assistant, self._sleep))
+                                             self._requests.ping_periodically(websocket_assistant, self._sleep),
+                                             self._end_when_silent())
+
+    async def _end_when_silent(self):
+        """A socket can stay open, answering PINGs, while no data flows: with no channel message (the `tickers`
+        push alone carries every market, §5.3) for PUBLIC_STREAM_SILENCE_SECONDS the connection is ended, and
+        Hummingbot's loop opens a new one."""
+        while True:
+            silent_for = time.monotonic() - max(self._last_channel_message, self._connected_at)
+            if silent_for >= CONSTANTS.PUBLIC_STREAM_SILENCE_SECONDS:
+                raise ConnectionError(f"no market data from Vest for {silent_for:.0f} s")
+            await asyncio.sleep(CONSTANTS.PUBLIC_STREAM_SILENCE_SECONDS - silent_for)
+
+    @property
+    def is_stale(self) -> bool:
+        """True while no channel message has come for PUBLIC_STREAM_SILENCE_SECONDS although pairs are tracked: books
+        and funding may be old, and the connector is not ready until data flows again."""
+        return bool(self._trading_pairs) and \
+            time.monotonic() - self._last_channel_message >= CONSTANTS.PUBLIC_STREAM_SILENCE_SECONDS
 
     async def _route_messages(self, websocket_assistant: WSAssistant):
         async for response in websocket_assistant.iter_messages():
             self._route(response.data)
 
     def _route(self, frame: Any):
-        """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2)."""
+        """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2). Each
+        push is parsed here, on arrival, and only its compact result is queued: the decoded JSON dies at once
+        instead of waiting in a queue long enough for the garbage collector to promote it (at 100 pairs that
+        promotion caused full collections of 100+ ms)."""
         try:
             push = parse_push(frame)
         except VestMessageError as error:
@@ -232,16 +275,15 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             return
         channel, data = push
         self._received_channel_message = True
+        self._last_channel_message = time.monotonic()
         if channel.endswith(CONSTANTS.WS_DEPTH_CHANNEL_SUFFIX):
-            queue_key = self._snapshot_messages_queue_key
+            self._on_depth(channel, data, self._message_queue[self._snapshot_messages_queue_key])
         elif channel.endswith(CONSTANTS.WS_TRADES_CHANNEL_SUFFIX):
-            queue_key = self._trade_messages_queue_key
+            self._on_trade(channel, data, self._message_queue[self._trade_messages_queue_key])
         elif channel == CONSTANTS.WS_TICKERS_CHANNEL:
-            queue_key = self._funding_info_messages_queue_key
+            self._on_tickers(channel, data, self._message_queue[self._funding_info_messages_queue_key])
         else:
             self._log_once(f"Skipping message of unknown public channel {channel}.")
-            return
-        self._message_queue[queue_key].put_nowait((channel, data))
 
     def _log_once(self, text: str):
         """A warning the first time this problem occurs on the current connection, debug afterwards."""
@@ -258,9 +300,18 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         return trading_pair
 
     # ------------------------------------------------------------------------------------------------ per channel
-    async def _parse_order_book_snapshot_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
-        """`{sym}@depth` is a full top-N snapshot, not a diff: Vest publishes no sequence number (§2.7, §5.3)."""
-        channel, data = raw_message
+    async def _parse_order_book_snapshot_message(self, raw_message: OrderBookMessage, message_queue: asyncio.Queue):
+        message_queue.put_nowait(raw_message)  # parsed on arrival (`_route`)
+
+    async def _parse_trade_message(self, raw_message: OrderBookMessage, message_queue: asyncio.Queue):
+        message_queue.put_nowait(raw_message)  # parsed on arrival (`_route`)
+
+    async def _parse_funding_info_message(self, raw_message: FundingInfoUpdate, message_queue: asyncio.Queue):
+        message_queue.put_nowait(raw_message)  # parsed on arrival (`_route`)
+
+    def _on_depth(self, channel: str, data: Any, queue: asyncio.Queue):
+        """`{sym}@depth` is a full top-N snapshot, not a diff: Vest publishes no sequence number (§2.7, §5.3). The
+        first one of a pair may also be its first book (`_order_book_snapshot`)."""
         trading_pair = self._pair_of(channel)
         if trading_pair is None:
             return
@@ -269,11 +320,13 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
             return
-        message_queue.put_nowait(message)
+        queue.put_nowait(message)
+        awaited = self._awaited_pushes.pop(trading_pair, None) if self._awaited_pushes else None
+        if awaited is not None and not awaited.done():
+            awaited.set_result(message)
 
-    async def _parse_trade_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
+    def _on_trade(self, channel: str, data: Any, queue: asyncio.Queue):
         """One trade per `{sym}@trades` message; its side is the sign of `qty`, an unconfirmed convention (§2.6)."""
-        channel, data = raw_message
         trading_pair = self._pair_of(channel)
         if trading_pair is None:
             return
@@ -282,7 +335,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
             return
-        message_queue.put_nowait(OrderBookMessage(OrderBookMessageType.TRADE, {
+        queue.put_nowait(OrderBookMessage(OrderBookMessageType.TRADE, {
             "trading_pair": trading_pair,
             "trade_type": float(trade.trade_type.value),
             "trade_id": trade.trade_id,
@@ -291,10 +344,11 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             "amount": float(trade.amount),
         }, timestamp=trade.timestamp))
 
-    async def _parse_funding_info_message(self, raw_message: Tuple[str, Any], message_queue: asyncio.Queue):
-        """`tickers` carries every symbol in one message (§5.3): one FundingInfoUpdate per tracked pair. A bad row
-        is skipped alone, so one broken market cannot stop the funding updates of the others."""
-        channel, data = raw_message
+    def _on_tickers(self, channel: str, data: Any, queue: asyncio.Queue):
+        """`tickers` carries every symbol in one message (§5.3): one FundingInfoUpdate per tracked pair whose values
+        changed (Hummingbot copies each update field by field, which for 100 pairs a push is most of the cost of
+        the channel). A bad row is skipped alone, so one broken market cannot stop the funding updates of the
+        others."""
         if not isinstance(data, list):
             self._log_once(f"Skipping malformed {channel} message: data is not a list")
             return
@@ -307,8 +361,12 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
                 continue
             self._note_status(ticker)
             trading_pair = self._pair_by_symbol.get(ticker.symbol)
-            if trading_pair is not None:
-                message_queue.put_nowait(FundingInfoUpdate(
+            if trading_pair is None:
+                continue
+            funding = (ticker.index_price, ticker.mark_price, next_funding, ticker.one_hr_funding_rate)
+            if self._funding_of_pair.get(trading_pair) != funding:
+                self._funding_of_pair[trading_pair] = funding
+                queue.put_nowait(FundingInfoUpdate(
                     trading_pair=trading_pair, index_price=ticker.index_price, mark_price=ticker.mark_price,
                     next_funding_utc_timestamp=next_funding, rate=ticker.one_hr_funding_rate))
 

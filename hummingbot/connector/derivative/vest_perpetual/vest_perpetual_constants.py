@@ -58,6 +58,8 @@ DEPTH_LIMIT = 100  # §2.7: the most levels `GET /depth` returns
 # §3.8: `id` takes a comma-separated list. One status poll reads this many orders per request, which keeps the URL
 # short (50 x 66-character ids ~ 3.3 kB) while a poll over hundreds of orders stays a handful of requests.
 ORDER_STATUS_BATCH_SIZE = 50
+# `cancel_all` keeps this much of its timeout (at most a quarter) to read back the orders whose cancel is unsure.
+CANCEL_ALL_READ_BACK_SECONDS = 2.0
 
 # §3.6: Vest has no client order id; ours is this prefix followed by the order's nonce.
 CLIENT_ORDER_ID_PREFIX = "vest-"
@@ -84,11 +86,17 @@ RATE_LIMITED_RETRIES = 5
 # §6.3: funding accrues continuously and is quoted per hour; "next funding" is the top of the next hour.
 FUNDING_RATE_INTERVAL_SECONDS = 3600
 
-# §3.11: a listen key lives 60 min from its last POST/PUT; it is extended twice as often as needed.
+# §3.11: a listen key lives 60 min from its last POST/PUT; it is extended twice as often as needed. A failed PUT is
+# retried every LISTEN_KEY_RETRY_DELAY until the key has only LISTEN_KEY_EXPIRY_MARGIN_SECONDS left.
+LISTEN_KEY_LIFETIME_SECONDS = 60 * 60
 LISTEN_KEY_KEEP_ALIVE_INTERVAL = 30 * 60
-LISTEN_KEY_KEEP_ALIVE_RETRIES = 3
 LISTEN_KEY_RETRY_DELAY = 5.0
+LISTEN_KEY_EXPIRY_MARGIN_SECONDS = 60.0
 
+# §2.8: a clock sample is only as good as half its round trip; one slower than this is taken again, at most
+# CLOCK_SAMPLE_ATTEMPTS times in a row (an error of 1 s at most: a tenth of the signing window).
+CLOCK_SAMPLE_MAX_ROUND_TRIP_SECONDS = 2.0
+CLOCK_SAMPLE_ATTEMPTS = 3
 # §3.3: the status poll samples the clock from `GET /account` and applies the same answer to balances and
 # positions; an answer older than this is read again.
 ACCOUNT_REUSE_SECONDS = 1.0
@@ -96,6 +104,12 @@ ACCOUNT_REUSE_SECONDS = 1.0
 # §5.2: clients PING every 20-30 s; no server idle timeout is documented.
 WS_PING_INTERVAL = 25.0
 WS_HEARTBEAT_INTERVAL = 30.0
+# No channel message for this long (the `tickers` push alone carries every market, §5.3): the public connection is
+# ended and opened again, and the connector is not ready meanwhile. Well over any push interval seen (about 1 s).
+PUBLIC_STREAM_SILENCE_SECONDS = 15.0
+# No `account_private` event for this long while orders are open: orders are polled every SHORT_POLL_INTERVAL, and
+# a poll that finds an update the stream never delivered makes the private connection start again.
+PRIVATE_STREAM_SILENCE_SECONDS = 10.0
 WS_RECONNECT_DELAY_INITIAL = 1.0
 WS_RECONNECT_DELAY_MAX = 30.0
 WS_PING_METHOD = "PING"
@@ -211,27 +225,37 @@ RATE_LIMITED_CODES = frozenset({1003, 429})
 # Request-time errors that a fresh clock offset can cure: ORDER_EXPIRED, BAD_RECV_WINDOW.
 TIME_SYNC_ERROR_CODES = frozenset({1132, 1131})
 
-# §6.5: Vest publishes no numbers. These are conservative guesses (what open-source clients stay under, rounded
-# down), to be raised once real limits are known. Every request also counts against one shared pool, so a burst of
-# several kinds stays under what one account can plausibly send. Reading orders (`GET /orders`) has its own budget,
-# so a status poll never delays a placement (`POST /orders`).
+# §6.5: Vest publishes no rate limits, and a 429 / 1003 answer is waited out and the request sent again (see
+# RATE_LIMITED_DELAY), so a guess too high costs a pause, while a guess too low slows every user for nothing.
+# Every request also counts against one pool per minute, so a burst of several kinds stays under what one account
+# can plausibly send. Reading orders (`GET /orders`) has its own budget, so a status poll never delays a placement.
 ALL_ENDPOINTS_LIMIT_ID = "vest_all_endpoints"
 ORDERS_QUERY_LIMIT_ID = "GET /orders"
-ALL_ENDPOINTS_LIMIT = 30  # per second, shared by every request
+# The only pooled figure an open-source Vest client states: 1,200 per minute (20/s on average, in bursts).
+ALL_ENDPOINTS_LIMIT = 1200
+ALL_ENDPOINTS_INTERVAL = 60
 _REQUESTS_PER_SECOND = {
-    EXCHANGE_INFO_PATH_URL: 5,
+    # Market data, read once at start-up and then pushed (§5.3): the 10/s other clients use for public endpoints.
+    EXCHANGE_INFO_PATH_URL: 10,
     TICKER_LATEST_PATH_URL: 10,
-    TRADES_PATH_URL: 5,
+    TRADES_PATH_URL: 10,
+    # Only when a book has no push yet (the first `@depth` push is a full snapshot): 10/s, as other clients.
     DEPTH_PATH_URL: 10,
+    # Account reads: the 5/s other clients use; the status poll reuses one answer for balances and positions.
     ACCOUNT_PATH_URL: 5,
     ACCOUNT_NONCE_PATH_URL: 5,
+    # Settings changed by hand or once per market at start-up.
     LEVERAGE_PATH_URL: 2,
     LISTEN_KEY_PATH_URL: 2,
-    ORDERS_PATH_URL: 10,
+    # 20/s: a strategy refreshing 10 orders a second cancels and places 20, and a burst of 300 orders leaves in 15 s.
+    ORDERS_PATH_URL: 20,
+    # 25/s: Hummingbot gives a stopping bot 20 s to cancel everything; 300 orders go in 12 s, with time to re-check.
+    CANCEL_ORDER_PATH_URL: 25,
+    # 10/s: one request reads ORDER_STATUS_BATCH_SIZE orders, so the status of 300 orders takes 6 requests.
     ORDERS_QUERY_LIMIT_ID: 10,
-    CANCEL_ORDER_PATH_URL: 10,
 }
-RATE_LIMITS = [RateLimit(limit_id=ALL_ENDPOINTS_LIMIT_ID, limit=ALL_ENDPOINTS_LIMIT, time_interval=1)] + [
+RATE_LIMITS = [RateLimit(limit_id=ALL_ENDPOINTS_LIMIT_ID, limit=ALL_ENDPOINTS_LIMIT,
+                         time_interval=ALL_ENDPOINTS_INTERVAL)] + [
     RateLimit(limit_id=limit_id, limit=limit, time_interval=1,
               linked_limits=[LinkedLimitWeightPair(ALL_ENDPOINTS_LIMIT_ID)])
     for limit_id, limit in _REQUESTS_PER_SECOND.items()

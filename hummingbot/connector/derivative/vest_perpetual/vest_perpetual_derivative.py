@@ -10,7 +10,7 @@ import math
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from bidict import bidict
 
@@ -56,6 +56,7 @@ from hummingbot.connector.perpetual_derivative_py_base import PerpetualDerivativ
 from hummingbot.connector.time_synchronizer import TimeSynchronizer
 from hummingbot.connector.trading_rule import TradingRule
 from hummingbot.core.api_throttler.data_types import RateLimit
+from hummingbot.core.data_type.cancellation_result import CancellationResult
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PositionSide, TradeType
 from hummingbot.core.data_type.in_flight_order import InFlightOrder, OrderState, OrderUpdate, TradeUpdate
 from hummingbot.core.data_type.order_book_tracker import OrderBookTracker
@@ -64,6 +65,8 @@ from hummingbot.core.utils.async_utils import safe_ensure_future, safe_gather
 from hummingbot.core.utils.estimate_fee import build_perpetual_trade_fee
 from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest, RESTResponse
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
+
+_FINAL_STATES = (OrderState.FILLED, OrderState.CANCELED, OrderState.FAILED)
 
 
 class VestOrderBookTracker(OrderBookTracker):
@@ -102,6 +105,23 @@ class VestTimeSynchronizer(TimeSynchronizer):
         if self._cached_offset_ms is None:
             self._cached_offset_ms = float(super().time_offset_ms)
         return self._cached_offset_ms
+
+    async def update_server_time_offset_with_time_provider(self, time_provider: Awaitable[float]) -> bool:
+        """Hummingbot's sample, unless the answer took over CLOCK_SAMPLE_MAX_ROUND_TRIP_SECONDS: the server's time
+        is known only to half the round trip (a 30 s answer: 15 s either way, past the signing window, §4.9).
+        Returns whether a sample was added; an error of the provider propagates."""
+        sent = time.monotonic()
+        server_time_ms = await time_provider
+        round_trip = time.monotonic() - sent
+        if round_trip > CONSTANTS.CLOCK_SAMPLE_MAX_ROUND_TRIP_SECONDS:
+            return False
+        midpoint = sent + round_trip / 2
+
+        async def server_time_now_ms() -> float:  # read when Hummingbot's sampling reads it: no round trip left
+            return server_time_ms + (time.monotonic() - midpoint) * 1e3
+
+        await super().update_server_time_offset_with_time_provider(server_time_now_ms())
+        return True
 
     def add_time_offset_ms_sample(self, offset: float):
         super().add_time_offset_ms_sample(offset)
@@ -242,6 +262,13 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return self._trading_pairs
 
     @property
+    def status_dict(self) -> Dict[str, bool]:
+        """Hummingbot's readiness, plus market data that flows: a public stream silent for
+        PUBLIC_STREAM_SILENCE_SECONDS (books and funding may be old) makes the connector not ready until it
+        reconnects and data comes again."""
+        return {**super().status_dict, "market_data_fresh": not self._orderbook_ds.is_stale}
+
+    @property
     def is_cancel_request_in_exchange_synchronous(self) -> bool:
         return False  # the CANCELLED event or the next poll confirms a cancel (§3.7)
 
@@ -360,12 +387,17 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                   f"{error}. Retrying at the next poll.")
 
     async def _update_time_synchronizer(self, pass_on_non_cancelled_error: bool = False):
-        """Vest has no server-time endpoint (§2.8); `GET /account` answers with its `time`, which needs a key."""
+        """Vest has no server-time endpoint (§2.8); `GET /account` answers with its `time`, which needs a key. A
+        sample is only as good as half its round trip, so a late answer is not used: the clock is sampled again, up
+        to CLOCK_SAMPLE_ATTEMPTS times, and otherwise keeps its estimate."""
         if not self._api_key:
             return
         try:
-            await self._time_synchronizer.update_server_time_offset_with_time_provider(
-                time_provider=self._server_time_ms())
+            for _ in range(CONSTANTS.CLOCK_SAMPLE_ATTEMPTS):
+                if await self._time_synchronizer.update_server_time_offset_with_time_provider(self._server_time_ms()):
+                    return
+            self.logger().warning(f"Vest's clock was not sampled: {CONSTANTS.CLOCK_SAMPLE_ATTEMPTS} answers took "
+                                  f"over {CONSTANTS.CLOCK_SAMPLE_MAX_ROUND_TRIP_SECONDS} s; keeping the estimate.")
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -645,6 +677,53 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                          f"still open on Vest") from error
             return False
 
+    async def cancel_all(self, timeout_seconds: float) -> List[CancellationResult]:
+        """Every open order cancelled within `timeout_seconds` (Hummingbot gives a stopping bot 20 s), each reported
+        as it really ended. Hummingbot's version drops every result when its timeout hits; here results count as they
+        arrive, orders with an exchange id are sent first (the rest wait for theirs), and the orders still unsure
+        when the cancels' share of the time is up are read back from Vest in batches (§3.8): an order Vest shows
+        cancelled or filled is no longer open, which is what a stop needs."""
+        orders = sorted((order for order in self.in_flight_orders.values() if not order.is_done),
+                        key=lambda order: order.exchange_order_id is None)
+        read_back_seconds = min(CONSTANTS.CANCEL_ALL_READ_BACK_SECONDS, timeout_seconds / 4)
+        cancels = [safe_ensure_future(self._execute_cancel(order.trading_pair, order.client_order_id))
+                   for order in orders]
+        if cancels:
+            await asyncio.wait(cancels, timeout=timeout_seconds - read_back_seconds)
+        for cancel in cancels:
+            cancel.cancel()  # still queued or unanswered: its order is read back like any other unsure one
+        accepted = {cancel.result() for cancel in cancels
+                    if cancel.done() and not cancel.cancelled() and cancel.exception() is None}
+        unsure = [order for order in orders if order.client_order_id not in accepted and not order.is_done]
+        ended: Set[str] = set()
+        try:
+            await asyncio.wait_for(self._read_back(unsure, ended), timeout=read_back_seconds)
+        except asyncio.TimeoutError:
+            self.logger().warning(f"Vest did not answer in time whether {len(unsure)} orders are still open.")
+        still_open = [order.client_order_id for order in unsure if order.client_order_id not in ended]
+        if still_open:
+            self.logger().warning(f"{len(still_open)} orders may still be open on Vest after cancel_all: "
+                                  f"{', '.join(still_open)}")
+        return [CancellationResult(order.client_order_id, order.client_order_id not in still_open) for order in orders]
+
+    async def _read_back(self, orders: List[InFlightOrder], ended: Set[str]):
+        """The current rows of `orders` that have an exchange id, a batch per request, applied as they come; the
+        client ids of those Vest shows cancelled, filled or rejected go to `ended` (Hummingbot's tracker applies
+        the new states a moment later)."""
+        by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
+        results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)})
+                                      for batch in _batches(list(by_exchange_id))), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                self.logger().warning(f"Could not read back orders after cancelling them: {result}")
+                continue
+            for row in result:
+                tracked_order = by_exchange_id.get(row.order_id)
+                if tracked_order is not None:
+                    self._apply_order(tracked_order, row)
+                    if row.state in _FINAL_STATES:
+                        ended.add(tracked_order.client_order_id)
+
     async def _refresh_order(self, tracked_order: InFlightOrder, not_found_error: Exception):
         try:
             order = await self._fetch_tracked_order(tracked_order)
@@ -694,9 +773,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         active = self._order_tracker.active_orders
         orders = [order for order in self._order_tracker.all_fillable_orders.values() if not order.is_filled]
         by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
-        exchange_order_ids = list(by_exchange_id)
-        batches = [exchange_order_ids[start:start + CONSTANTS.ORDER_STATUS_BATCH_SIZE]
-                   for start in range(0, len(exchange_order_ids), CONSTANTS.ORDER_STATUS_BATCH_SIZE)]
+        batches = _batches(list(by_exchange_id))
         results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)}) for batch in batches),
                                     return_exceptions=True)
         singles = [order for order in orders if not order.exchange_order_id]
@@ -756,10 +833,14 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     def _apply_polled_order(self, tracked_order: InFlightOrder, order: VestOrder, with_state: bool):
         """A polled row: fill then state for an active order, only the fill for a recently completed one."""
+        executed_before = tracked_order.executed_amount_base
+        ended_unseen = with_state and order.state in _FINAL_STATES and not tracked_order.is_done
         if with_state:
             self._apply_order(tracked_order, order)
         else:
             self._apply_fill(tracked_order, order)
+        if ended_unseen or tracked_order.executed_amount_base != executed_before:
+            self._note_update_missed_by_the_stream(tracked_order)
 
     async def _request_order_status(self, tracked_order: InFlightOrder) -> OrderUpdate:
         return self._order_update(tracked_order, await self._fetch_tracked_order(tracked_order))
@@ -816,7 +897,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             if tracked_order.current_state is OrderState.PENDING_CREATE:
                 self._orders_with_venue_state.add(tracked_order.client_order_id)
             self._order_tracker.process_order_update(self._order_update(tracked_order, order))
-        if order.state in (OrderState.FILLED, OrderState.CANCELED, OrderState.FAILED):
+        if order.state in _FINAL_STATES:
             self._journal_finished(nonce)
         elif tracked_order.client_order_id in self._adopted_orders:
             self._adopted_orders.discard(tracked_order.client_order_id)
@@ -850,6 +931,25 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 self.logger().warning(f"Skipping malformed account_private message: {error}")
             except Exception:
                 self.logger().exception("Unexpected error in user stream listener loop.")
+
+    def _get_poll_interval(self, timestamp: float) -> float:
+        """Hummingbot's, but orders are polled every SHORT_POLL_INTERVAL as soon as the private stream has carried
+        no event for PRIVATE_STREAM_SILENCE_SECONDS while orders are open (not after Hummingbot's minute): a stream
+        can stay open, answering PINGs, and carry nothing."""
+        silent_for = timestamp - self._user_stream_tracker.last_recv_time
+        if self._order_tracker.active_orders and silent_for > CONSTANTS.PRIVATE_STREAM_SILENCE_SECONDS:
+            return self.SHORT_POLL_INTERVAL
+        return super()._get_poll_interval(timestamp)
+
+    def _note_update_missed_by_the_stream(self, tracked_order: InFlightOrder):
+        """A poll found a change of `tracked_order` that the private stream never delivered. With the stream
+        silent for PRIVATE_STREAM_SILENCE_SECONDS (not an event still on its way) the connection is broken
+        although open: it starts again, and the reconnection polls for the gap (§5.4)."""
+        silent_for = self._time() - self._user_stream_tracker.last_recv_time
+        if self._user_stream_tracker.last_recv_time and silent_for > CONSTANTS.PRIVATE_STREAM_SILENCE_SECONDS:
+            safe_ensure_future(self._user_stream_tracker.data_source.reconnect(
+                f"a poll found an update of {tracked_order.client_order_id} the stream, silent for "
+                f"{silent_for:.0f} s, never delivered"))
 
     def resync_after_user_stream_gap(self):
         """Called by the user stream after a reconnection: events of the gap are lost for good (§5.4)."""
@@ -1095,6 +1195,11 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             timestamp, _, amount = self._unreported_funding.get(trading_pair, (0, rate, Decimal(0)))
             self._unreported_funding[trading_pair] = (max(timestamp, fill.timestamp), rate,
                                                       amount + fill.settled_funding)
+
+
+def _batches(exchange_order_ids: List[str]) -> List[List[str]]:
+    size = CONSTANTS.ORDER_STATUS_BATCH_SIZE
+    return [exchange_order_ids[start:start + size] for start in range(0, len(exchange_order_ids), size)]
 
 
 def _symbol_map(markets: Iterable[VestMarket]) -> bidict:

@@ -7,9 +7,14 @@ parses them. Section numbers refer to docs/vest-protocol.md.
 Listen key (§3.11): every (re)connection starts with `POST /account/listenKey`, which returns the active key
 extended by 60 min, or a new one when the old key expired or was never issued. A connection can therefore never
 reuse a dead key, whatever closed the previous one (a 4003/4004/4005 close, §5.1, or a close without a code).
-While connected, a PUT every LISTEN_KEY_KEEP_ALIVE_INTERVAL keeps the key alive; a 1125 answer, or
-LISTEN_KEY_KEEP_ALIVE_RETRIES failed retries, end the connection, and the reconnection POSTs for a valid key.
-On `stop()` the key is deleted (best effort).
+While connected, a PUT every LISTEN_KEY_KEEP_ALIVE_INTERVAL keeps the key alive. A PUT that fails is retried
+every LISTEN_KEY_RETRY_DELAY while the key is still valid, so an outage of the listen-key endpoint does not end a
+working stream; a 1125 answer, or a key about to expire, ends the connection, and the reconnection POSTs for a
+valid key. On `stop()` the key is deleted (best effort).
+
+Hummingbot polls orders often only while the stream seems quiet, judged by `last_recv_time`. PONGs prove the socket
+is open, not that events flow, so here `last_recv_time` is the time of the last `account_private` message (or of
+the subscription, for a new connection).
 """
 import asyncio
 from typing import TYPE_CHECKING, Any, Optional, Set
@@ -50,6 +55,19 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
         self._reported_channels: Set[str] = set()
         self._has_subscribed = False
         self._reconnect_delay = web_utils.ReconnectDelay()
+        self._last_event_time = 0.0
+        self._listen_key_valid_until = 0.0  # LISTEN_KEY_LIFETIME_SECONDS after its last POST or PUT
+
+    @property
+    def last_recv_time(self) -> float:
+        return self._last_event_time if self._ws_assistant is not None else 0.0
+
+    async def reconnect(self, reason: str):
+        """Ends the current connection (its loop opens a new one, then the connector polls for the gap)."""
+        ws = self._ws_assistant
+        if ws is not None:
+            self.logger().warning(f"Reconnecting the private websocket: {reason}.")
+            await ws.disconnect()
 
     # ------------------------------------------------------------------------------------------------ hooks
     async def _connected_websocket_assistant(self) -> WSAssistant:
@@ -73,6 +91,7 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
         await self._requests.send(websocket_assistant, CONSTANTS.WS_SUBSCRIBE_METHOD,
                                   [CONSTANTS.WS_ACCOUNT_PRIVATE_CHANNEL])
         self.logger().info("Subscribed to the Vest account_private channel.")
+        self._last_event_time = self._time()
         if self._has_subscribed:
             self._connector.resync_after_user_stream_gap()
         self._has_subscribed = True
@@ -102,6 +121,7 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
             return
         channel, data = push
         if channel == CONSTANTS.WS_ACCOUNT_PRIVATE_CHANNEL:
+            self._last_event_time = self._time()
             queue.put_nowait({"channel": channel, "data": data})
         elif channel in self._reported_channels:
             self.logger().debug(f"Ignoring a message of unexpected private channel {channel}.")
@@ -126,7 +146,9 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
     async def _request_listen_key(self) -> str:
         """`POST /account/listenKey` (§3.11): the active key extended by 60 min, or a new one."""
         response = await self._connector._api_post(path_url=CONSTANTS.LISTEN_KEY_PATH_URL, is_auth_required=True)
-        return parse_listen_key(response)
+        listen_key = parse_listen_key(response)
+        self._listen_key_valid_until = self._time() + CONSTANTS.LISTEN_KEY_LIFETIME_SECONDS
+        return listen_key
 
     async def _keep_listen_key_alive(self):
         """PUT every LISTEN_KEY_KEEP_ALIVE_INTERVAL; returns, which ends the connection, once the key must go."""
@@ -136,11 +158,13 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
                 return
 
     async def _extend_listen_key(self) -> bool:
-        """True once a PUT succeeds; False on 1125 or after LISTEN_KEY_KEEP_ALIVE_RETRIES failed retries."""
-        attempts = 1 + CONSTANTS.LISTEN_KEY_KEEP_ALIVE_RETRIES
-        for attempt in range(1, attempts + 1):
+        """True once a PUT succeeds; False on 1125, or once the key is about to expire with every PUT failing."""
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 await self._connector._api_put(path_url=CONSTANTS.LISTEN_KEY_PATH_URL, is_auth_required=True)
+                self._listen_key_valid_until = self._time() + CONSTANTS.LISTEN_KEY_LIFETIME_SECONDS
                 return True
             except asyncio.CancelledError:
                 raise
@@ -148,8 +172,10 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
                 if isinstance(error, VestAPIError) and error.code == CONSTANTS.ERROR_INVALID_LISTEN_KEY:
                     self.logger().warning(f"The listen key expired ({error}); reconnecting with a new one.")
                     return False
-                self.logger().warning(f"Listen key keep-alive attempt {attempt}/{attempts} failed: {error!r}")
-            if attempt < attempts:
-                await self._sleep(CONSTANTS.LISTEN_KEY_RETRY_DELAY)
-        self.logger().error("Could not keep the listen key alive; reconnecting with a fresh listen key.")
-        return False
+                valid_for = self._listen_key_valid_until - self._time()
+                self.logger().warning(f"Listen key keep-alive attempt {attempt} failed: {error!r}; the key is "
+                                      f"valid for {max(valid_for, 0):.0f} s more.")
+            if self._listen_key_valid_until - self._time() <= CONSTANTS.LISTEN_KEY_EXPIRY_MARGIN_SECONDS:
+                self.logger().error("Could not keep the listen key alive; reconnecting with a fresh listen key.")
+                return False
+            await self._sleep(CONSTANTS.LISTEN_KEY_RETRY_DELAY)

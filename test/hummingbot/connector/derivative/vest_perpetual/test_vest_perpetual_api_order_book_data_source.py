@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import brotli
-from aioresponses import aioresponses
+from aioresponses import CallbackResult, aioresponses
 from bidict import bidict
 
 from hummingbot.connector.derivative.vest_perpetual import (
@@ -255,6 +255,32 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
             with self.assertRaises(VestMessageError):
                 await self.data_source._order_book_snapshot(BTC_PAIR)
 
+    async def test_the_first_book_comes_from_the_depth_push_when_it_beats_the_rest_answer(self):
+        # §5.3: a push is a full snapshot. At start-up `/depth` waits behind its rate limit; the push does not.
+        answered = asyncio.Event()
+
+        async def slow_depth(url, **kwargs):
+            await answered.wait()  # never set: the REST answer would come too late
+            return CallbackResult(payload={"bids": [], "asks": []})
+
+        self.data_source._track(BTC_SYMBOL, BTC_PAIR)
+        with aioresponses() as mock:
+            mock.get(rest_url(CONSTANTS.DEPTH_PATH_URL), callback=slow_depth)
+            snapshot = asyncio.ensure_future(self.data_source._order_book_snapshot(BTC_PAIR))
+            await wait_until(lambda: BTC_PAIR in self.data_source._awaited_pushes)
+            pushed = depth_message()
+            self.data_source._route(pushed)
+            message = await asyncio.wait_for(snapshot, 1)
+        self.assertEqual([(64000.1, 0.5), (63999.0, 1.0)], price_levels(message.bids))
+        self.assertEqual({}, self.data_source._awaited_pushes)
+
+    async def test_the_first_book_comes_from_rest_when_no_push_comes(self):
+        with aioresponses() as mock:
+            mock.get(rest_url(CONSTANTS.DEPTH_PATH_URL), payload={"bids": [["1", "2"]], "asks": []})
+            message = await asyncio.wait_for(self.data_source._order_book_snapshot(BTC_PAIR), 1)
+        self.assertEqual([(1.0, 2.0)], price_levels(message.bids))
+        self.assertEqual({}, self.data_source._awaited_pushes)
+
     # -------------------------------------------------------------------------------------------- REST funding
     async def test_funding_info_from_ticker_latest(self):
         with aioresponses() as mock:
@@ -410,6 +436,26 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         await wait_until(lambda: any("row of a tickers message" in text for text in self.warnings()))
         self.assertIn("Skipping malformed row of a tickers message: field 'markPrice' is not a number: 'n/a'",
                       self.warnings())
+
+    async def test_tickers_update_a_pairs_funding_only_when_its_values_change(self):
+        # Hummingbot copies every update field by field: 100 unchanged pairs a push would be work for nothing.
+        self.data_source._track(BTC_SYMBOL, BTC_PAIR)
+        self.data_source._track(ETH_SYMBOL, ETH_PAIR)
+        queue = asyncio.Queue()
+
+        async def push(*rows):
+            self.data_source._on_tickers("tickers", list(rows), queue)
+            updates = []
+            while not queue.empty():
+                updates.append(queue.get_nowait())
+            return [(update.trading_pair, update.mark_price) for update in updates]
+
+        self.assertEqual([(BTC_PAIR, Decimal("64000.5")), (ETH_PAIR, Decimal("3000"))],
+                         await push(ticker_row(BTC_SYMBOL), ticker_row(ETH_SYMBOL, mark="3000")))
+        self.assertEqual([], await push(ticker_row(BTC_SYMBOL), ticker_row(ETH_SYMBOL, mark="3000")))
+        self.assertEqual([(ETH_PAIR, Decimal("3001"))],
+                         await push(ticker_row(BTC_SYMBOL), ticker_row(ETH_SYMBOL, mark="3001")))
+        self.assertEqual([(BTC_PAIR, Decimal("64000.5"))], await push(ticker_row(BTC_SYMBOL, rate="0.00002")))
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_tickers_message_that_is_not_a_list_is_skipped(self, ws_connect_mock):
@@ -604,6 +650,31 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.add_frame(second, "garbage")
         problem = "Skipping malformed public websocket frame: frame is not valid JSON"
         await wait_until(lambda: self.warnings().count(problem) == 2)
+
+    @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
+    async def test_an_open_socket_that_carries_no_market_data_is_replaced_and_stale_meanwhile(self, ws_connect_mock):
+        # A socket can stay open (PONGs, no data): past the silence threshold it is ended and a new one opened.
+        with patch.object(CONSTANTS, "PUBLIC_STREAM_SILENCE_SECONDS", 0.2):
+            silent, healthy = self.new_ws(), self.new_ws()
+            await self.connected(ws_connect_mock, silent, healthy)
+            self.assertFalse(self.data_source.is_stale)
+            self.add_frame(silent, {"data": "PONG"})  # answers PINGs, which proves nothing
+            await wait_until(lambda: self.sleep.waiting(CONSTANTS.WS_RECONNECT_DELAY_INITIAL), timeout=2)
+            self.assertTrue(self.data_source.is_stale)
+            self.assertIn(CLOSED.format("no market data from Vest for 0 s"), self.warnings())
+            self.sleep.release(CONSTANTS.WS_RECONNECT_DELAY_INITIAL)
+            await wait_until(lambda: len(self.sent(healthy)) >= 1)
+            self.add_frame(healthy, depth_message())
+            await wait_until(lambda: not self.data_source.is_stale, timeout=2)
+        self.assertEqual(2, ws_connect_mock.call_count)
+
+    def test_no_tracked_pair_is_never_stale(self):
+        data_source = VestPerpetualAPIOrderBookDataSource(
+            trading_pairs=[], connector=self.connector, api_factory=self.connector._web_assistants_factory)
+        data_source._last_channel_message -= CONSTANTS.PUBLIC_STREAM_SILENCE_SECONDS + 1
+        self.assertFalse(data_source.is_stale)
+        self.data_source._last_channel_message -= CONSTANTS.PUBLIC_STREAM_SILENCE_SECONDS + 1
+        self.assertTrue(self.data_source.is_stale)
 
     # The back-off is waited before a reconnection, not in Hummingbot's `finally`: a stop must not outlive `cancel()`.
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)

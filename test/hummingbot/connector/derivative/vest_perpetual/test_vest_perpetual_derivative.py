@@ -177,6 +177,10 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
     client_order_id_prefix = CONSTANTS.CLIENT_ORDER_ID_PREFIX
     exchange_order_id_prefix = "0x"
 
+    def _expected_initial_status_dict(self) -> Dict[str, bool]:
+        # A new connector counts as having fresh market data until its public stream stays silent (§5.3).
+        return {**super()._expected_initial_status_dict(), "market_data_fresh": True}
+
     def setUp(self) -> None:
         use_temporary_data_path(self)
         super().setUp()

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -35,7 +36,7 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_order_journal
 from hummingbot.connector.time_synchronizer import TimeSynchronizer
 from hummingbot.core.data_type.common import OrderType, PositionAction, PositionMode, PositionSide, TradeType
 from hummingbot.core.data_type.funding_info import FundingInfo
-from hummingbot.core.data_type.in_flight_order import OrderState
+from hummingbot.core.data_type.in_flight_order import OrderState, OrderUpdate
 from hummingbot.core.data_type.order_book import OrderBook
 from hummingbot.core.data_type.order_book_row import OrderBookRow
 from hummingbot.core.data_type.order_book_tracker import OrderBookTracker
@@ -622,6 +623,35 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertTrue(self.is_logged("ERROR", f"Failed to cancel order {order.client_order_id}"))
         self.assertFalse(order.is_done)
 
+    async def test_cancel_all_reports_each_order_as_it_ended_and_reads_back_the_unsure_ones(self):
+        # Hummingbot's cancel_all drops every result when its timeout hits; here each order's outcome counts.
+        accepted, refused, lost, pending = self.track_many(4)
+        self.exchange._order_tracker.process_order_update(OrderUpdate(  # not yet answered: no exchange id
+            client_order_id=pending.client_order_id, trading_pair=PAIR, update_timestamp=NOW,
+            new_state=OrderState.PENDING_CREATE))
+        pending.exchange_order_id, pending.exchange_order_id_update_event = None, asyncio.Event()
+
+        def cancel_answer(url, data=None, **kwargs):
+            order_id = json.loads(data)["order"]["id"]
+            if order_id == accepted.exchange_order_id:
+                return CallbackResult(body=json.dumps({"id": order_id}))
+            return CallbackResult(status=503, body="unavailable")  # the cancel's fate is unknown
+
+        rows = {refused.exchange_order_id: row(refused.exchange_order_id, nonce=2, status="CANCELLED"),
+                lost.exchange_order_id: row(lost.exchange_order_id, nonce=3, status="NEW")}
+        requested: List[List[str]] = []
+        with aioresponses() as mock:
+            mock.post(url_with_query(CONSTANTS.CANCEL_ORDER_PATH_URL), callback=cancel_answer, repeat=True)
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), callback=self.venue_rows(rows, requested),
+                     repeat=True)
+            results = await asyncio.wait_for(self.exchange.cancel_all(timeout_seconds=1), 2)
+        outcome = {result.order_id: result.success for result in results}
+        self.assertEqual({accepted.client_order_id: True, refused.client_order_id: True,
+                          lost.client_order_id: False, pending.client_order_id: False}, outcome)
+        self.assertEqual([sorted([refused.exchange_order_id, lost.exchange_order_id])], [sorted(ids) for ids in requested])
+        self.assertTrue(self.is_logged("WARNING", "2 orders may still be open on Vest after cancel_all: ", partial=True))
+        await wait_until(lambda: refused.is_cancelled)
+
     def test_order_not_found_hooks_are_true_for_3017_only(self):
         not_found = VestAPIError(3017, "Order already processed or cancelled", 400)
         for hook in (self.exchange._is_order_not_found_during_status_update_error,
@@ -1084,6 +1114,91 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
         self.assertEqual(Decimal("10"), self.exchange.get_balance("USDC"))
         self.assertEqual(OrderState.OPEN, order.current_state)
 
+    async def test_a_late_clock_sample_is_taken_again_and_not_used(self):
+        # A 30 s answer gives the server's time to within 15 s: past the signing window (§4.9).
+        self.exchange._time_synchronizer.clear_time_offset_ms_samples()
+        answers = iter([(0.2, 60_000), (0.0, 0)])  # (delay, Vest's clock ahead of ours by ms)
+
+        async def account(url, **kwargs):
+            delay, ahead_ms = next(answers)
+            await asyncio.sleep(delay)
+            return CallbackResult(body=json.dumps(account_response(time_ms=int(time.time() * 1e3) + ahead_ms)))
+
+        with patch.object(CONSTANTS, "CLOCK_SAMPLE_MAX_ROUND_TRIP_SECONDS", 0.1), aioresponses() as mock:
+            mock.get(url_with_query(CONSTANTS.ACCOUNT_PATH_URL), callback=account, repeat=True)
+            await self.exchange._update_time_synchronizer()
+            self.assertEqual(2, len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+        self.assertLess(abs(self.exchange._now_ms() - time.time() * 1e3), 1_000)
+
+    async def test_a_clock_that_only_answers_late_keeps_its_estimate(self):
+        async def late_account(url, **kwargs):
+            await asyncio.sleep(0.05)
+            return CallbackResult(body=json.dumps(account_response(time_ms=int(time.time() * 1e3) + 60_000)))
+
+        offset = self.exchange._time_synchronizer.time_offset_ms
+        with patch.object(CONSTANTS, "CLOCK_SAMPLE_MAX_ROUND_TRIP_SECONDS", 0.01), aioresponses() as mock:
+            mock.get(url_with_query(CONSTANTS.ACCOUNT_PATH_URL), callback=late_account, repeat=True)
+            await self.exchange._update_time_synchronizer()
+            self.assertEqual(CONSTANTS.CLOCK_SAMPLE_ATTEMPTS,
+                             len(calls(mock, "GET", url_with_query(CONSTANTS.ACCOUNT_PATH_URL))))
+        self.assertEqual(offset, self.exchange._time_synchronizer.time_offset_ms)
+        self.assertTrue(self.is_logged("WARNING", "Vest's clock was not sampled", partial=True))
+
+    # =========================================================================================== quiet streams
+    def live_private_stream(self, last_event_ago: float) -> AsyncMock:
+        """The user stream's connection as Hummingbot's loop holds it (its socket mocked), with its last
+        `account_private` event `last_event_ago` seconds before NOW."""
+        data_source = self.exchange._user_stream_tracker.data_source
+        data_source.logger().addHandler(self)
+        self.addCleanup(data_source.logger().removeHandler, self)
+        data_source._ws_assistant = AsyncMock()
+        data_source._last_event_time = NOW - last_event_ago
+        data_source._time = lambda: NOW
+        self.exchange._time = lambda: NOW
+        return data_source._ws_assistant
+
+    def test_orders_are_polled_often_once_the_private_stream_is_silent_with_orders_open(self):
+        self.live_private_stream(last_event_ago=CONSTANTS.PRIVATE_STREAM_SILENCE_SECONDS + 1)
+        self.assertEqual(self.exchange.LONG_POLL_INTERVAL, self.exchange._get_poll_interval(NOW))  # nothing open
+        self.track()
+        self.assertEqual(self.exchange.SHORT_POLL_INTERVAL, self.exchange._get_poll_interval(NOW))
+        self.live_private_stream(last_event_ago=1)
+        self.assertEqual(self.exchange.LONG_POLL_INTERVAL, self.exchange._get_poll_interval(NOW))
+
+    async def test_a_poll_finding_an_update_a_silent_stream_never_delivered_reconnects_the_stream(self):
+        order = self.track()
+        socket = self.live_private_stream(last_event_ago=CONSTANTS.PRIVATE_STREAM_SILENCE_SECONDS + 5)
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([row(status="NEW")]))
+            await self.exchange._update_order_status()  # nothing new: the stream is merely quiet
+            await asyncio.sleep(0)
+            socket.disconnect.assert_not_awaited()
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([row(
+                status="FILLED", fill_size="1.0000", fill_price="29990.0", fill_time=1700000000500, fees="3")]))
+            await self.exchange._update_order_status()
+            await wait_until(lambda: socket.disconnect.await_count == 1)
+            await wait_until(lambda: order.is_done)
+            await asyncio.wait_for(self.exchange._account_refresh_task, 1)
+        self.assertTrue(self.is_logged("WARNING", f"Reconnecting the private websocket: a poll found an update of "
+                                                  f"{order.client_order_id}", partial=True))
+
+    async def test_an_update_found_by_a_poll_while_events_flow_keeps_the_stream(self):
+        order = self.track()
+        socket = self.live_private_stream(last_event_ago=1)  # its event is likely on its way
+        with aioresponses() as mock:
+            self._configure_account(mock)
+            mock.get(url_with_query(CONSTANTS.ORDERS_PATH_URL), body=json.dumps([row(status="CANCELLED")]))
+            await self.exchange._update_order_status()
+            await wait_until(lambda: order.is_done)
+        socket.disconnect.assert_not_awaited()
+
+    def test_the_connector_is_not_ready_while_market_data_is_stale(self):
+        self.assertTrue(self.exchange.status_dict["market_data_fresh"])
+        self.exchange._orderbook_ds._last_channel_message -= CONSTANTS.PUBLIC_STREAM_SILENCE_SECONDS + 1
+        self.assertFalse(self.exchange.status_dict["market_data_fresh"])
+        self.assertFalse(self.exchange.ready)
+
     async def test_a_status_poll_reads_the_account_once_for_the_clock_and_the_balances(self):
         self.exchange._time_synchronizer.clear_time_offset_ms_samples()
         with aioresponses() as mock:
@@ -1191,15 +1306,15 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
     # =========================================================================================== markets
     async def test_a_market_halted_by_its_ticker_refuses_orders_at_once_until_it_trades_again(self):
         # §2.2 / §5.3: the documented halt flag is the ticker's `status`.
-        data_source, funding_updates = self.exchange._orderbook_ds, asyncio.Queue()
+        data_source = self.exchange._orderbook_ds
         data_source.logger().setLevel(1)
         data_source.logger().addHandler(self)
         self.addCleanup(data_source.logger().removeHandler, self)
 
         async def push_status(status: str):
-            await data_source._parse_funding_info_message(("tickers", [{
+            data_source._route({"channel": "tickers", "data": [{
                 "symbol": SYMBOL, "markPrice": "30000.0", "indexPrice": "30000.0", "oneHrFundingRate": "0.0000125",
-                "cumFunding": "1.0", "status": status}]), funding_updates)
+                "cumFunding": "1.0", "status": status}]})
 
         await push_status("HALT")
         self.assertTrue(self.exchange.is_halted(PAIR))

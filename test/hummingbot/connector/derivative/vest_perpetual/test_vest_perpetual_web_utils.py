@@ -25,6 +25,7 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import V
 from hummingbot.connector.test_support.network_mocking_assistant import NetworkMockingAssistant
 from hummingbot.core.api_throttler.async_request_context_base import AsyncRequestContextBase
 from hummingbot.core.api_throttler.async_throttler import AsyncRequestContext, AsyncThrottler
+from hummingbot.core.api_throttler.data_types import RateLimit
 from hummingbot.core.web_assistant.connections.connections_factory import ConnectionsFactory
 from hummingbot.core.web_assistant.connections.data_types import RESTMethod, RESTRequest
 from hummingbot.core.web_assistant.web_assistants_factory import WebAssistantsFactory
@@ -237,17 +238,18 @@ class ThrottlerTest(LoggerMixinForTest, IsolatedAsyncioWrapperTestCase):
                     expected = max(1, int(limit.limit * share / 100))
                     self.assertEqual(expected, throttler._id_to_limit_map[limit.limit_id].limit, limit.limit_id)
         halved = web_utils.create_throttler(Decimal("50"))
-        self.assertEqual((5, 1, 15), tuple(halved._id_to_limit_map[limit_id].limit for limit_id in (
+        self.assertEqual((10, 1, 600), tuple(halved._id_to_limit_map[limit_id].limit for limit_id in (
             CONSTANTS.ORDERS_PATH_URL, CONSTANTS.LEVERAGE_PATH_URL, CONSTANTS.ALL_ENDPOINTS_LIMIT_ID)))
         # The module's table is left as it is.
-        self.assertEqual(10, {limit.limit_id: limit.limit for limit in CONSTANTS.RATE_LIMITS}["/orders"])
+        self.assertEqual(20, limit_of(CONSTANTS.ORDERS_PATH_URL).limit)
 
     async def test_a_full_limit_holds_the_next_request_and_warns(self):
         throttler = web_utils.create_throttler()
-        entered = [await self.try_enter(throttler, CONSTANTS.ORDERS_PATH_URL) for _ in range(11)]
-        self.assertEqual([True] * 10 + [False], entered)
+        orders_per_second = limit_of(CONSTANTS.ORDERS_PATH_URL).limit
+        entered = [await self.try_enter(throttler, CONSTANTS.ORDERS_PATH_URL) for _ in range(orders_per_second + 1)]
+        self.assertEqual([True] * orders_per_second + [False], entered)
         self.assertTrue(self.is_partially_logged(
-            "INFO", "API rate limit on /orders (10 calls per 1s) has almost reached"))
+            "INFO", f"API rate limit on /orders ({orders_per_second} calls per 1s) has almost reached"))
         # Another path still has room; the first request leaves the window after 1 s plus the 5 % safety margin.
         self.assertTrue(await self.try_enter(throttler, CONSTANTS.ORDERS_QUERY_LIMIT_ID))
         self.now = NOW + 1.06
@@ -255,17 +257,30 @@ class ThrottlerTest(LoggerMixinForTest, IsolatedAsyncioWrapperTestCase):
 
     async def test_the_share_percentage_applies_when_requests_are_sent(self):
         throttler = web_utils.create_throttler(limits_share_percentage=Decimal("50"))
-        entered = [await self.try_enter(throttler, CONSTANTS.ORDERS_PATH_URL) for _ in range(6)]
-        self.assertEqual([True] * 5 + [False], entered)
+        half = limit_of(CONSTANTS.ORDERS_PATH_URL).limit // 2
+        entered = [await self.try_enter(throttler, CONSTANTS.ORDERS_PATH_URL) for _ in range(half + 1)]
+        self.assertEqual([True] * half + [False], entered)
 
-    async def test_the_shared_pool_limits_requests_of_every_path(self):
+    async def test_the_shared_pool_limits_requests_of_every_path_over_its_minute(self):
         throttler = web_utils.create_throttler()
-        for limit_id in (CONSTANTS.ORDERS_PATH_URL, CONSTANTS.ORDERS_QUERY_LIMIT_ID, CONSTANTS.DEPTH_PATH_URL):
-            for _ in range(10):
-                self.assertTrue(await self.try_enter(throttler, limit_id))
-        # 30 requests fill the pool: a path with its own budget intact still waits.
+        pool = limit_of(CONSTANTS.ALL_ENDPOINTS_LIMIT_ID)
+        busy_paths = (CONSTANTS.CANCEL_ORDER_PATH_URL, CONSTANTS.ORDERS_PATH_URL, CONSTANTS.ORDERS_QUERY_LIMIT_ID)
+        sent = 0
+        while sent < pool.limit:  # each path at its own limit, second after second, until the pool is spent
+            for limit_id in busy_paths:
+                for _ in range(min(limit_of(limit_id).limit, pool.limit - sent)):
+                    self.assertTrue(await self.try_enter(throttler, limit_id))
+                    sent += 1
+            self.now += 1.06
+        # A path with its own budget intact still waits, until the pool's first second has left the minute.
         self.assertFalse(await self.try_enter(throttler, CONSTANTS.TICKER_LATEST_PATH_URL))
         self.assertTrue(self.is_partially_logged("INFO", f"API rate limit on {CONSTANTS.ALL_ENDPOINTS_LIMIT_ID}"))
+        self.now = NOW + pool.time_interval * 1.06
+        self.assertTrue(await self.try_enter(throttler, CONSTANTS.TICKER_LATEST_PATH_URL))
+
+
+def limit_of(limit_id: str) -> RateLimit:
+    return next(limit for limit in CONSTANTS.RATE_LIMITS if limit.limit_id == limit_id)
 
 
 class FactoryTest(IsolatedAsyncioWrapperTestCase):
