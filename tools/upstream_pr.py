@@ -1,13 +1,14 @@
 """`make upstream-pr`: the in-tree pull request to hummingbot/hummingbot, staged and checked on its own.
 
 Writes `build/upstream-pr/`:
-- `files/`: exactly the files the PR adds (this checkout's `hummingbot/` and `test/hummingbot/` trees, without the
-  package `__init__.py` files of folders Hummingbot already has);
+- `files/`: exactly the files the PR adds (this checkout's `hummingbot/` and `test/hummingbot/` trees as git would
+  commit them, tracked or new: the connector, the candles feed, the rate source and their tests; a package
+  `__init__.py` only for the packages the PR creates);
 - `PR.md`: the description, the test evidence of this run, and the lines the PR adds to files Hummingbot already
-  has (README exchange table, fee-override template, declared dependencies).
+  has (README exchange table, fee-override template, the candles and rate-source maps, declared dependencies).
 
 Then it runs upstream's lint on `files/` alone and the PR's tests against the installed Hummingbot, with the staged
-module first on Hummingbot's package path and no project-level package (nor a dependency Hummingbot does not
+modules first on Hummingbot's package paths and no project-level package (nor a dependency Hummingbot does not
 declare) importable. It fails unless lint is clean, every test passes and each in-tree module is covered >= 90% by
 the in-tree tests alone.
 """
@@ -23,6 +24,14 @@ OUT = ROOT / "build" / "upstream-pr"
 FILES = OUT / "files"
 TEST_RUN = OUT / "test-run"  # the PR's files plus Hummingbot's test helpers, where its tests run
 PR_TREES = ("hummingbot", "test/hummingbot")
+# The packages the PR creates; every other folder of the PR trees exists in Hummingbot already (with its
+# `__init__.py`), e.g. `hummingbot/core/rate_oracle/sources`, which gains one module.
+PR_PACKAGES = (
+    "hummingbot/connector/derivative/vest_perpetual",
+    "hummingbot/data_feed/candles_feed/vest_perpetual_candles",
+    "test/hummingbot/connector/derivative/vest_perpetual",
+    "test/hummingbot/data_feed/candles_feed/vest_perpetual_candles",
+)
 # Hummingbot's own test helpers: present in its repository, absent from its PyPI distribution. The run puts the
 # project's stand-ins (same semantics) beside the staged tests; the PR does not contain them.
 UPSTREAM_TEST_HELPERS = ("test/__init__.py", "test/isolated_asyncio_wrapper_test_case.py", "test/logger_mixin_for_test.py")
@@ -36,19 +45,55 @@ ADDED_DEPENDENCIES = {
                      "installed with Hummingbot through bip-utils, now declared because the connector imports it",
 }
 CONNECTORS = ("vest_perpetual", "vest_perpetual_testnet")
+# The lines the PR adds to Hummingbot's maps (a stock install gets them from `vest_hummingbot.overlay.register()`).
+MAP_ADDITIONS = {
+    "hummingbot/data_feed/candles_feed/candles_factory.py": """\
+from hummingbot.data_feed.candles_feed.vest_perpetual_candles.vest_perpetual_candles import (
+    VestPerpetualCandles,
+    VestPerpetualTestnetCandles,
+)
+...
+    _candles_map: Dict[str, Type[CandlesBase]] = {
+        ...
+        "vest_perpetual": VestPerpetualCandles,
+        "vest_perpetual_testnet": VestPerpetualTestnetCandles,
+    }""",
+    "hummingbot/core/rate_oracle/rate_oracle.py": """\
+from hummingbot.core.rate_oracle.sources.vest_perpetual_rate_source import VestPerpetualRateSource
+...
+RATE_ORACLE_SOURCES = {
+    ...
+    "vest_perpetual": VestPerpetualRateSource,
+}""",
+    "hummingbot/client/config/client_config_map.py": """\
+class VestPerpetualRateSourceMode(ExchangeRateSourceModeBase):
+    name: str = Field(default="vest_perpetual")
+    model_config = ConfigDict(title="vest_perpetual")
+...
+RATE_SOURCE_MODES = {
+    ...
+    VestPerpetualRateSourceMode.model_config["title"]: VestPerpetualRateSourceMode,
+}""",
+}
 
 
 def tracked(tree: str) -> List[Path]:
-    listed = subprocess.run(["git", "ls-files", tree], cwd=ROOT, check=True, capture_output=True,
-                            text=True).stdout.split()
-    return [ROOT / name for name in listed]
+    """The files of a tree that a commit would hold: tracked ones and new ones git does not ignore."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", tree], cwd=ROOT,
+                            check=True, capture_output=True, text=True).stdout.split()
+    return [ROOT / name for name in listed if (ROOT / name).is_file()]
+
+
+def is_new_package(folder: Path) -> bool:
+    """A folder the PR creates: one of PR_PACKAGES or below one."""
+    relative = folder.relative_to(ROOT)
+    return any(relative == Path(package) or Path(package) in relative.parents for package in PR_PACKAGES)
 
 
 def pr_files() -> List[Path]:
-    """Every tracked file of the PR trees, except `__init__.py` of folders that only exist to hold others."""
+    """Every file of the PR trees, except the `__init__.py` of folders Hummingbot already has."""
     files = [path for tree in PR_TREES for path in tracked(tree)]
-    holders = {path.parent for path in files if path.name != "__init__.py"}
-    return sorted(path for path in files if path.name != "__init__.py" or path.parent in holders)
+    return sorted(path for path in files if path.name != "__init__.py" or is_new_package(path.parent))
 
 
 def stage() -> List[Path]:
@@ -75,12 +120,12 @@ def _copy(path: Path, folder: Path) -> Path:
     return target
 
 
-# Runs in the child interpreter: block the project's packages, put the staged module folders first on their
-# installed parent package's path, then run pytest with coverage of the staged modules.
+# Runs in the child interpreter: block the project's packages, put each staged folder first on the path of the
+# installed package it extends, then run pytest with coverage of the staged modules.
 _CHILD = """
 import importlib, importlib.abc, sys
 from pathlib import Path
-blocked, files, modules, args = {blocked!r}, Path({files!r}), {modules!r}, {args!r}
+blocked, files, extended, args = {blocked!r}, Path({files!r}), {extended!r}, {args!r}
 
 class NotInHummingbot(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -89,28 +134,39 @@ class NotInHummingbot(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, NotInHummingbot())
-for module in modules:
-    parent = importlib.import_module(module.rsplit(".", 1)[0])
-    parent.__path__.insert(0, str(files / Path(*module.split(".")[:-1])))
+for package, folder in extended:
+    importlib.import_module(package).__path__.insert(0, str(files / folder))
 import pytest
 sys.exit(pytest.main(args))
 """
 
 
-def staged_packages(staged: List[Path]) -> List[str]:
-    """The staged top-level packages of the PR inside `hummingbot` (e.g. `...derivative.vest_perpetual`)."""
-    folders = {path.parent for path in staged if path.is_relative_to(FILES / "hummingbot")}
-    tops = {folder for folder in folders if folder.parent not in folders}
-    return sorted(".".join(folder.relative_to(FILES).parts) for folder in tops)
+def staged_folders(staged: List[Path]) -> List[Path]:
+    """The staged top folders of the PR inside `hummingbot`, relative to FILES: each new package (e.g.
+    `.../derivative/vest_perpetual`) and each existing package that gains modules (`.../rate_oracle/sources`)."""
+    folders = {path.parent.relative_to(FILES) for path in staged
+               if path.suffix == ".py" and path.is_relative_to(FILES / "hummingbot")}
+    tops = {folder for folder in folders if not any(other in folder.parents for other in folders)}
+    return sorted(tops)
+
+
+def extended_packages(staged: List[Path]) -> List[Tuple[str, str]]:
+    """`(installed package, staged folder)` pairs: a new package is found through its parent package's path, a
+    module added to an existing package through that package's own path."""
+    pairs = []
+    for folder in staged_folders(staged):
+        extended = folder.parent if is_new_package(ROOT / folder) else folder
+        pairs.append((".".join(extended.parts), str(extended)))
+    return pairs
 
 
 def run_tests(staged: List[Path]) -> Tuple[int, str, Dict[str, float]]:
-    packages = staged_packages(staged)
     coverage_json = OUT / "coverage.json"
     args = ["-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--rootdir", str(TEST_RUN), "test/hummingbot",
-            *[f"--cov={TEST_RUN / Path(*package.split('.'))}" for package in packages],
+            *[f"--cov={TEST_RUN / folder}" for folder in staged_folders(staged)],
             "--cov-report=term", f"--cov-report=json:{coverage_json}"]
-    code = _CHILD.format(blocked=NOT_IN_HUMMINGBOT, files=str(TEST_RUN), modules=packages, args=args)
+    code = _CHILD.format(blocked=NOT_IN_HUMMINGBOT, files=str(TEST_RUN), extended=extended_packages(staged),
+                         args=args)
     result = subprocess.run([sys.executable, "-c", code], cwd=TEST_RUN, capture_output=True, text=True)
     output = result.stdout + result.stderr
     per_file = {}
@@ -143,7 +199,8 @@ def pr_text(staged: List[Path], lint_output: str, test_summary: str, coverage: D
     dependencies = "\n".join(f"- `{requirement}`: {reason}." for requirement, reason in ADDED_DEPENDENCIES.items())
     setup_lines = "\n".join(f'        "{requirement}",' for requirement in ADDED_DEPENDENCIES)
     conda_lines = "\n".join(f"  - {requirement}" for requirement in ADDED_DEPENDENCIES)
-    return f"""# Add Vest Markets perpetual connector (`vest_perpetual`, `vest_perpetual_testnet`)
+    map_lines = "\n".join(f"`{name}`:\n```\n{lines}\n```" for name, lines in MAP_ADDITIONS.items())
+    return f"""# Add Vest Markets perpetual connector (`vest_perpetual`, `vest_perpetual_testnet`), candles and rate source
 
 ## What this adds
 A derivative connector for [Vest Markets](https://vestmarkets.com) perpetual futures on `PerpetualDerivativePyBase`
@@ -162,6 +219,14 @@ Vest's API: https://docs.vestmarkets.com/vest-api.
   never count towards "order not found".
 - Every Vest error becomes `VestAPIError(code, name)`; rejected orders fail with Vest's code and name.
 - Depth pushes are full snapshots (no sequence numbers) and are applied as snapshots.
+- Candles feed `vest_perpetual` (and `vest_perpetual_testnet`) on `CandlesBase`: history from `GET /klines` (Vest's
+  bars are `[openTime, o, h, l, c, closeTime, volume, quoteVolume, numTrades]`, `closeTime` before `volume`), the
+  bar in progress from the `{{symbol}}@kline_{{interval}}` channel (the documented array, with `numTrades` as a
+  string, and an older object shape), every interval Vest documents. The pair's symbol comes from exchangeInfo (or
+  the attached connector's symbol map); the connector's URLs, headers and rate limits are reused. An unreadable
+  bar or push is logged and skipped.
+- Rate oracle source `vest_perpetual`: the mark price of every USDC-quoted market from one `GET /ticker/latest`
+  (Vest has no last-trade price), pairs from exchangeInfo.
 
 ## Files
 | module | lines | covered by the PR's tests |
@@ -180,6 +245,9 @@ README.md, exchange table:
 ```
 {fee_lines}
 ```
+Candles and rate-source maps (one entry each, plus its import):
+{map_lines}
+
 Dependencies:
 {dependencies}
 
