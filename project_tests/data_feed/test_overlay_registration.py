@@ -48,11 +48,9 @@ print(json.dumps({"loaded": loaded, "switched": switched, "back": type(RateOracl
                   "modes": sorted(RATE_SOURCE_MODES), "candles": sorted(CandlesFactory._candles_map),
                   "feed": [type(feed).__name__, feed.name, feed.candles_url]}))
 """
-# Without register(): Hummingbot knows neither name.
+# Hummingbot alone (no launcher, which registers them): it knows neither name.
 UNREGISTERED_SCRIPT = """
 import json
-from vest_hummingbot import launcher
-launcher.use_home()
 from hummingbot.client.config.client_config_map import ClientConfigMap
 from hummingbot.data_feed.candles_feed.candles_factory import CandlesFactory, UnsupportedConnectorException
 from hummingbot.data_feed.candles_feed.data_types import CandlesConfig
