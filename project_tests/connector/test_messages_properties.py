@@ -151,7 +151,7 @@ class MessagesPropertyTest(unittest.TestCase):
                 raise VestMessageError("not two numbers") from None
             if not (math.isfinite(price) and math.isfinite(size)):
                 raise VestMessageError("not finite")
-            return OrderBookRow(price, size, 9)
+            return price, size
 
         payload = {"bids": levels, "asks": levels[::-1]}
         try:
@@ -162,14 +162,14 @@ class MessagesPropertyTest(unittest.TestCase):
         for given_payload in (payload, json.loads(json.dumps(payload))):
             if expected is None:
                 with self.assertRaises(VestMessageError):
-                    messages.parse_depth(given_payload, 9)
+                    messages.parse_depth(given_payload)
             else:
-                self.assertEqual(expected, messages.parse_depth(given_payload, 9))
+                self.assertEqual(expected, messages.parse_depth(given_payload))
 
     @PROPERTY_SETTINGS
     @given(st.lists(st.tuples(FINITE_FLOATS, FINITE_FLOATS), max_size=5), st.integers(min_value=0, max_value=2 ** 62))
     def test_depth_rows_carry_the_given_update_id(self, levels, update_id):
-        bids, asks = messages.parse_depth({"bids": [list(level) for level in levels], "asks": levels}, update_id)
-        self.assertEqual([(price, size, update_id) for price, size in levels], bids)
-        self.assertEqual(bids, asks)
-        self.assertTrue(all(type(row) is OrderBookRow for row in bids + asks))
+        bids, asks = messages.parse_depth({"bids": [list(level) for level in levels], "asks": levels})
+        rows = messages.book_rows(bids, update_id) + messages.book_rows(asks, update_id)
+        self.assertEqual([(price, size, update_id) for price, size in levels] * 2, rows)
+        self.assertTrue(all(type(row) is OrderBookRow for row in rows))

@@ -20,6 +20,7 @@ from hummingbot.connector.derivative.vest_perpetual import (
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import (
     VestMessageError,
     VestTicker,
+    book_rows,
     depth_channel,
     next_funding_timestamp,
     parse_depth,
@@ -42,19 +43,16 @@ if TYPE_CHECKING:
 
 
 class VestDepthSnapshotMessage(OrderBookMessage):
-    """A snapshot whose levels are already `OrderBookRow`s (built once by `parse_depth`).
-
-    Hummingbot's `OrderBookMessage.bids`/`.asks` rebuild rows from the content on every read; for a full 20-level
-    snapshot per push that doubled the cost of the depth path. The content still iterates as (price, amount, ...).
-    """
+    """A snapshot whose levels are `(price, size)` float pairs (read once by `parse_depth`): `.bids`/`.asks` build
+    the rows in C-level passes, where Hummingbot's `OrderBookMessage` converts every level again in Python."""
 
     @property
     def bids(self) -> List[OrderBookRow]:
-        return self.content["bids"]
+        return book_rows(self.content["bids"], self.update_id)
 
     @property
     def asks(self) -> List[OrderBookRow]:
-        return self.content["asks"]
+        return book_rows(self.content["asks"], self.update_id)
 
 
 class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
@@ -78,6 +76,10 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self._halted_symbols: Set[str] = set()  # by the tickers' `status` (§2.2, §5.3)
         self._awaited_pushes: Dict[str, asyncio.Future] = {}  # pair -> its next `@depth` push, for a first book
         self._funding_of_pair: Dict[str, Tuple] = {}  # the last funding values sent on, per pair
+        # Per pair, the newest snapshot / funding update not yet taken by Hummingbot's loops: each supersedes the
+        # one before, so only it is queued (by its pair) and a backlog never holds stale copies.
+        self._newest_snapshot: Dict[str, OrderBookMessage] = {}
+        self._newest_funding: Dict[str, FundingInfoUpdate] = {}
 
     # ------------------------------------------------------------------------------------------------ REST
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
@@ -263,9 +265,9 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
 
     def _route(self, frame: Any):
         """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2). Each
-        push is parsed here, on arrival, and only its compact result is queued: the decoded JSON dies at once
-        instead of waiting in a queue long enough for the garbage collector to promote it (at 100 pairs that
-        promotion caused full collections of 100+ ms)."""
+        push is parsed here, on arrival: the decoded JSON dies at once instead of waiting in a queue long enough for
+        the garbage collector to promote it (at 100 pairs that promotion caused full collections of 100+ ms), and
+        a snapshot or funding update still waiting when a newer one comes is replaced, not queued behind it."""
         try:
             push = parse_push(frame)
         except VestMessageError as error:
@@ -300,14 +302,20 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         return trading_pair
 
     # ------------------------------------------------------------------------------------------------ per channel
-    async def _parse_order_book_snapshot_message(self, raw_message: OrderBookMessage, message_queue: asyncio.Queue):
-        message_queue.put_nowait(raw_message)  # parsed on arrival (`_route`)
+    async def _parse_order_book_snapshot_message(self, raw_message: str, message_queue: asyncio.Queue):
+        """`raw_message` is a pair whose newest snapshot waits (parsed on arrival, see `_route`)."""
+        message = self._newest_snapshot.pop(raw_message, None)
+        if message is not None:
+            message_queue.put_nowait(message)
 
     async def _parse_trade_message(self, raw_message: OrderBookMessage, message_queue: asyncio.Queue):
-        message_queue.put_nowait(raw_message)  # parsed on arrival (`_route`)
+        message_queue.put_nowait(raw_message)  # parsed on arrival (`_route`); every trade counts
 
-    async def _parse_funding_info_message(self, raw_message: FundingInfoUpdate, message_queue: asyncio.Queue):
-        message_queue.put_nowait(raw_message)  # parsed on arrival (`_route`)
+    async def _parse_funding_info_message(self, raw_message: str, message_queue: asyncio.Queue):
+        """`raw_message` is a pair whose newest funding update waits (parsed on arrival, see `_route`)."""
+        update = self._newest_funding.pop(raw_message, None)
+        if update is not None:
+            message_queue.put_nowait(update)
 
     def _on_depth(self, channel: str, data: Any, queue: asyncio.Queue):
         """`{sym}@depth` is a full top-N snapshot, not a diff: Vest publishes no sequence number (§2.7, §5.3). The
@@ -320,7 +328,9 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
             return
-        queue.put_nowait(message)
+        if trading_pair not in self._newest_snapshot:
+            queue.put_nowait(trading_pair)
+        self._newest_snapshot[trading_pair] = message
         awaited = self._awaited_pushes.pop(trading_pair, None) if self._awaited_pushes else None
         if awaited is not None and not awaited.done():
             awaited.set_result(message)
@@ -366,9 +376,11 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             funding = (ticker.index_price, ticker.mark_price, next_funding, ticker.one_hr_funding_rate)
             if self._funding_of_pair.get(trading_pair) != funding:
                 self._funding_of_pair[trading_pair] = funding
-                queue.put_nowait(FundingInfoUpdate(
+                if trading_pair not in self._newest_funding:
+                    queue.put_nowait(trading_pair)
+                self._newest_funding[trading_pair] = FundingInfoUpdate(
                     trading_pair=trading_pair, index_price=ticker.index_price, mark_price=ticker.mark_price,
-                    next_funding_utc_timestamp=next_funding, rate=ticker.one_hr_funding_rate))
+                    next_funding_utc_timestamp=next_funding, rate=ticker.one_hr_funding_rate)
 
     def is_halted(self, symbol: str) -> bool:
         return symbol in self._halted_symbols
@@ -386,7 +398,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
     def _snapshot_message(self, trading_pair: str, depth: Any) -> "VestDepthSnapshotMessage":
         """The same parser for REST and WebSocket depth (§2.7, §5.3); raises VestMessageError on a bad payload."""
         update_id = next(self._update_ids)
-        bids, asks = parse_depth(depth, update_id)
+        bids, asks = parse_depth(depth)
         return VestDepthSnapshotMessage(OrderBookMessageType.SNAPSHOT, {
             "trading_pair": trading_pair,
             "update_id": update_id,

@@ -6,8 +6,9 @@ readable reason, so callers log it once and move on. Section numbers refer to do
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from math import isfinite
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import brotli
@@ -23,6 +24,8 @@ from hummingbot.core.data_type.order_book_row import OrderBookRow
 # Python-level `__new__` namedtuples add, 5 µs less per 20-level side.
 _new_tuple = tuple.__new__
 _price_of, _amount_of = itemgetter(0), itemgetter(1)
+_BOOK_LEVEL_TYPES = frozenset({list, tuple})
+BookLevel = Tuple[float, float]  # (price, size)
 # Bounds that keep hostile numbers (1e999999999, 400-digit integers) from overflowing later arithmetic.
 _MAX_DECIMAL_EXPONENT = 64
 _INT_MIN, _INT_MAX = -2 ** 63, 2 ** 64
@@ -352,27 +355,34 @@ def next_funding_timestamp(now_seconds: float) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # Depth and trades (§2.6, §2.7, §5.3)
 # ---------------------------------------------------------------------------------------------------------------
-def parse_depth(payload: Any, update_id: int) -> Tuple[List[OrderBookRow], List[OrderBookRow]]:
-    """`(bids, asks)` as the `OrderBookRow`s Hummingbot's order book applies, built once, here.
+def parse_depth(payload: Any) -> Tuple[List[BookLevel], List[BookLevel]]:
+    """`(bids, asks)`, each level a `(price, size)` pair of floats, best first as Vest sends them.
 
-    Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3), so the
-    rows carry our `update_id`. Levels are `[price, size]` decimal strings (numbers are accepted too; extra fields
-    are ignored); a level that is not two finite numbers refuses the whole message, naming the level.
+    Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3). Levels are
+    `[price, size]` decimal strings (numbers are accepted too; extra fields are ignored); a level that is not two
+    finite numbers refuses the whole message, naming the level. Plain float pairs, unlike `OrderBookRow`s (a tuple
+    subclass), are dropped by the garbage collector's tracking, so snapshots waiting in queues cost its full
+    collections nothing; `book_rows` builds the rows when Hummingbot's order book reads them.
     """
     depth = _mapping(payload, "depth")
-    return _depth_side(depth.get("bids"), "bids", update_id), _depth_side(depth.get("asks"), "asks", update_id)
+    return _depth_side(depth.get("bids"), "bids"), _depth_side(depth.get("asks"), "asks")
 
 
-def _depth_side(levels: Any, side: str, update_id: int) -> List[OrderBookRow]:
+def book_rows(levels: List[BookLevel], update_id: int) -> List[OrderBookRow]:
+    """The `OrderBookRow`s Hummingbot's order book applies, built in C-level passes."""
+    return list(map(_new_tuple, repeat(OrderBookRow), map(add, levels, repeat((update_id,)))))
+
+
+def _depth_side(levels: Any, side: str) -> List[BookLevel]:
     """All levels in a few C-level passes (a 20-level side is parsed every push); a side that fails any check is
     refused whole, naming its first bad level."""
     if not isinstance(levels, list):
         raise VestMessageError(f"depth lacks a '{side}' list")
     try:
-        rows = [_new_tuple(OrderBookRow, (float(level[0]), float(level[1]), update_id)) for level in levels]
-        if all(map(isfinite, map(_price_of, rows))) and all(map(isfinite, map(_amount_of, rows))) and all(
-                type(level) is list or type(level) is tuple for level in levels):
-            return rows
+        prices = list(map(float, map(_price_of, levels)))
+        sizes = list(map(float, map(_amount_of, levels)))
+        if all(map(isfinite, prices)) and all(map(isfinite, sizes)) and set(map(type, levels)) <= _BOOK_LEVEL_TYPES:
+            return list(zip(prices, sizes))
     except (IndexError, KeyError, TypeError, ValueError, OverflowError):
         pass  # every way of failing ends in the same error below
     bad = next((level for level in levels if not _is_book_level(level)), levels)

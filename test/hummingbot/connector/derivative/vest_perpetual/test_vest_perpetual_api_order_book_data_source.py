@@ -374,29 +374,51 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_depth_messages_are_full_snapshots_with_growing_update_ids(self, ws_connect_mock):
         ws = await self.connected(ws_connect_mock, self.new_ws())
+        output = asyncio.Queue()
+        self.start(self.snapshots_listener(output))
         self.add_frame(ws, depth_message())
+        first = await asyncio.wait_for(output.get(), 2)
         self.add_frame(ws, depth_message(bids=[], asks=[["64005", "2"]]))
-        first, second = await self.collect(self.snapshots_listener, 2)
+        second = await asyncio.wait_for(output.get(), 2)
         self.assertEqual(OrderBookMessageType.SNAPSHOT, first.type)
         self.assertEqual({"trading_pair": BTC_PAIR, "update_id": first.update_id,
-                          "bids": [OrderBookRow(64000.10, 0.5, first.update_id),
-                                   OrderBookRow(63999.0, 1.0, first.update_id)],
-                          "asks": [OrderBookRow(64001.20, 0.4, first.update_id)]}, first.content)
-        self.assertIs(first.content["bids"], first.bids)  # rows are built once, not again on every read
-        self.assertIs(first.content["asks"], first.asks)
+                          "bids": [(64000.10, 0.5), (63999.0, 1.0)], "asks": [(64001.20, 0.4)]}, first.content)
+        self.assertEqual([OrderBookRow(64000.10, 0.5, first.update_id), OrderBookRow(63999.0, 1.0, first.update_id)],
+                         first.bids)
+        self.assertEqual([OrderBookRow(64001.20, 0.4, first.update_id)], first.asks)
         self.assertEqual(NOW, first.timestamp)
         self.assertGreater(second.update_id, first.update_id)
-        self.assertEqual([], second.content["bids"])
+        self.assertEqual([], second.bids)
+
+    @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
+    async def test_a_snapshot_still_waiting_is_replaced_by_a_newer_push_of_its_pair(self, ws_connect_mock):
+        # Each push is a full snapshot (§5.3): a backlog keeps only the newest per pair, so nothing stale is applied.
+        self.data_source.add_trading_pair(ETH_PAIR)
+        ws = await self.connected(ws_connect_mock, self.new_ws())
+        self.add_frame(ws, depth_message(bids=[["1", "1"]]))
+        self.add_frame(ws, depth_message(ETH_SYMBOL, bids=[["5", "5"]]))
+        self.add_frame(ws, depth_message(bids=[["2", "2"]]))
+        await self.mocking_assistant.run_until_all_aiohttp_messages_delivered(ws)
+        output = asyncio.Queue()
+        self.start(self.snapshots_listener(output))
+        btc, eth = [await asyncio.wait_for(output.get(), 2) for _ in range(2)]
+        self.assertEqual((BTC_PAIR, [(2.0, 2.0)]), (btc.trading_pair, price_levels(btc.bids)))
+        self.assertEqual((ETH_PAIR, [(5.0, 5.0)]), (eth.trading_pair, price_levels(eth.bids)))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        self.assertTrue(output.empty())
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_binary_utf8_and_brotli_frames_are_decoded(self, ws_connect_mock):
+        self.data_source.add_trading_pair(ETH_PAIR)
         ws = await self.connected(ws_connect_mock, self.new_ws())  # §5.1: the encoding is undocumented
         self.add_frame(ws, json.dumps(depth_message(bids=[["1", "1"]])).encode(), aiohttp.WSMsgType.BINARY)
-        self.add_frame(ws, brotli.compress(json.dumps(depth_message(bids=[["2", "2"]])).encode()),
+        self.add_frame(ws, brotli.compress(json.dumps(depth_message(ETH_SYMBOL, bids=[["2", "2"]])).encode()),
                        aiohttp.WSMsgType.BINARY)
         self.add_frame(ws, brotli.compress(json.dumps(trade_message()).encode()), aiohttp.WSMsgType.BINARY)
         messages = await self.collect(self.snapshots_listener, 2)
-        self.assertEqual([[(1.0, 1.0)], [(2.0, 2.0)]], [price_levels(message.bids) for message in messages])
+        self.assertEqual({BTC_PAIR: [(1.0, 1.0)], ETH_PAIR: [(2.0, 2.0)]},
+                         {message.trading_pair: price_levels(message.bids) for message in messages})
         trade = (await self.collect(self.trades_listener, 1))[0]
         self.assertEqual("0x9a01", trade.trade_id)
         self.assertEqual([], self.warnings())
@@ -445,10 +467,11 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
 
         async def push(*rows):
             self.data_source._on_tickers("tickers", list(rows), queue)
-            updates = []
+            updates = asyncio.Queue()
             while not queue.empty():
-                updates.append(queue.get_nowait())
-            return [(update.trading_pair, update.mark_price) for update in updates]
+                await self.data_source._parse_funding_info_message(queue.get_nowait(), updates)
+            return [(update.trading_pair, update.mark_price)
+                    for update in [updates.get_nowait() for _ in range(updates.qsize())]]
 
         self.assertEqual([(BTC_PAIR, Decimal("64000.5")), (ETH_PAIR, Decimal("3000"))],
                          await push(ticker_row(BTC_SYMBOL), ticker_row(ETH_SYMBOL, mark="3000")))

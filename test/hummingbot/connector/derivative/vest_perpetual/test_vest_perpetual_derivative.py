@@ -533,14 +533,15 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
     def funding_info_event_for_websocket_update(self):
         # The public data source routes `tickers` rows to the pairs it subscribed; a pushed message implies the
         # subscription happened, so the pair is registered with the data source first.
-        self.exchange._orderbook_ds._track(SYMBOL, self.trading_pair)
-        # The data source queues `(channel, data)` of each `tickers` message (§5.3).
-        return (CONSTANTS.WS_TICKERS_CHANNEL,
-                [{"symbol": SYMBOL,
-                  "markPrice": str(self.target_funding_info_mark_price_ws_updated),
-                  "indexPrice": str(self.target_funding_info_index_price_ws_updated),
-                  "imbalance": "1", "oneHrFundingRate": str(self.target_funding_info_rate_ws_updated),
-                  "cumFunding": "0.6", "priceChange": "0", "priceChangePercent": "0", "status": "TRADING"}])
+        data_source = self.exchange._orderbook_ds
+        data_source._track(SYMBOL, self.trading_pair)
+        # A `tickers` push (§5.3) is parsed on arrival; the data source queues the pair whose update waits.
+        data_source._route({"channel": CONSTANTS.WS_TICKERS_CHANNEL, "data": [{
+            "symbol": SYMBOL, "markPrice": str(self.target_funding_info_mark_price_ws_updated),
+            "indexPrice": str(self.target_funding_info_index_price_ws_updated), "imbalance": "1",
+            "oneHrFundingRate": str(self.target_funding_info_rate_ws_updated), "cumFunding": "0.6",
+            "priceChange": "0", "priceChangePercent": "0", "status": "TRADING"}]})
+        return data_source._message_queue[data_source._funding_info_messages_queue_key].get_nowait()
 
     # ------------------------------------------------------------------------------------------ position mocks
     def configure_successful_set_position_mode(self, position_mode: PositionMode, mock_api: aioresponses,

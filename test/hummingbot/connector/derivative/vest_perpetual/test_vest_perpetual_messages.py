@@ -4,6 +4,7 @@ field of every documented payload damaged in turn must give a VestMessageError, 
 Randomised (property-based) versions of these checks live outside Hummingbot's tree, with the project's own tests.
 """
 import copy
+import gc
 import json
 import unittest
 from decimal import Decimal
@@ -317,20 +318,32 @@ class TickerTest(unittest.TestCase):
 
 class DepthAndTradeTest(unittest.TestCase):
     def test_depth(self):
-        bids, asks = messages.parse_depth(DEPTH, update_id=7)
-        self.assertEqual([OrderBookRow(64000.10, 0.5, 7), OrderBookRow(63999.0, 1.2, 7)], bids)
-        self.assertEqual([OrderBookRow(64001.20, 0.4, 7)], asks)
-        self.assertIsInstance(bids[0], OrderBookRow)
-        self.assertEqual(([], []), messages.parse_depth({"bids": [], "asks": []}, 1))
+        bids, asks = messages.parse_depth(DEPTH)
+        self.assertEqual([(64000.10, 0.5), (63999.0, 1.2)], bids)
+        self.assertEqual([(64001.20, 0.4)], asks)
+        self.assertEqual(([], []), messages.parse_depth({"bids": [], "asks": []}))
+
+    def test_depth_levels_are_plain_float_pairs_the_garbage_collector_stops_tracking(self):
+        # Rows (a tuple subclass) stay tracked, and a backlog of them drove 100+ ms full collections at 100 pairs.
+        bids, _ = messages.parse_depth(DEPTH)
+        self.assertTrue(all(type(level) is tuple for level in bids))
+        gc.collect()
+        self.assertFalse(any(gc.is_tracked(level) for level in bids))
+
+    def test_book_rows_are_hummingbots_rows_with_the_update_id(self):
+        rows = messages.book_rows(messages.parse_depth(DEPTH)[0], 7)
+        self.assertEqual([OrderBookRow(64000.10, 0.5, 7), OrderBookRow(63999.0, 1.2, 7)], rows)
+        self.assertTrue(all(type(row) is OrderBookRow for row in rows))
+        self.assertEqual([], messages.book_rows([], 7))
 
     def test_depth_levels_with_extra_fields_keep_price_and_size(self):
-        bids, asks = messages.parse_depth({"bids": [["10.5", "2", "x"], [9, 3.5, 1, 2]], "asks": [("11", "1")]}, 3)
-        self.assertEqual([(10.5, 2.0, 3), (9.0, 3.5, 3)], bids)
-        self.assertEqual([(11.0, 1.0, 3)], asks)
+        bids, asks = messages.parse_depth({"bids": [["10.5", "2", "x"], [9, 3.5, 1, 2]], "asks": [("11", "1")]})
+        self.assertEqual([(10.5, 2.0), (9.0, 3.5)], bids)
+        self.assertEqual([(11.0, 1.0)], asks)
 
     def test_finite_levels_whose_sum_overflows_are_kept(self):
-        bids, _ = messages.parse_depth({"bids": [["1e308", "1e308"], ["1e308", "1"]], "asks": []}, 0)
-        self.assertEqual([(1e308, 1e308, 0), (1e308, 1.0, 0)], bids)
+        bids, _ = messages.parse_depth({"bids": [["1e308", "1e308"], ["1e308", "1"]], "asks": []})
+        self.assertEqual([(1e308, 1e308), (1e308, 1.0)], bids)
 
     def test_bad_depth(self):
         for payload in ({"bids": []}, {"bids": [], "asks": None}, {"bids": [["1"]], "asks": []},
@@ -342,14 +355,14 @@ class DepthAndTradeTest(unittest.TestCase):
                         {"bids": [["1e400", "1"]], "asks": []}, {"bids": [[json.loads("1e400"), "1"]], "asks": []},
                         {"bids": [], "asks": [("1",)]}, {"bids": [[]], "asks": []}):
             with self.assertRaises(VestMessageError, msg=repr(payload)):
-                messages.parse_depth(payload, 1)
+                messages.parse_depth(payload)
 
     def test_a_refused_depth_names_the_side_or_the_level(self):
         with self.assertRaises(VestMessageError) as raised:
-            messages.parse_depth({"bids": [["1", "1"]]}, 1)
+            messages.parse_depth({"bids": [["1", "1"]]})
         self.assertEqual("depth lacks a 'asks' list", str(raised.exception))
         with self.assertRaises(VestMessageError) as raised:
-            messages.parse_depth({"bids": [["1", "1"], ["9" * 500, "x"]], "asks": []}, 1)
+            messages.parse_depth({"bids": [["1", "1"], ["9" * 500, "x"]], "asks": []})
         self.assertTrue(str(raised.exception).startswith("depth level is not [price, size] of finite numbers: "
                                                          "['999"))
         self.assertLess(len(str(raised.exception)), 300)  # a long level is shortened in the message
@@ -599,7 +612,7 @@ class AccountEventTest(unittest.TestCase):
 # Failure mode: a parser returns or raises VestMessageError, never anything else.
 # ------------------------------------------------------------------------------------------------------------------
 def parse_depth(payload):
-    return messages.parse_depth(payload, 9)
+    return messages.parse_depth(payload)
 
 
 PARSERS = {
