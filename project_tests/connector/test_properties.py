@@ -359,15 +359,16 @@ class PublicStreamProperties(PropertyTestCase):
         cls.funding_sent: Dict[str, Tuple[Decimal, ...]] = {}  # the values of each market's last funding update
 
     def funding_updates_expected(self, good_rows: List[Dict[str, Any]]) -> int:
-        """A good row of a tracked market updates its funding unless it repeats the values sent last."""
-        expected = 0
+        """One message updates the funding of each tracked market one of whose good rows changes its values (rows
+        of one market in one message supersede each other: one update, with the newest values)."""
+        changed = set()
         for row in good_rows:
             if row["symbol"] in SYMBOLS:
                 values = tuple(Decimal(row[name]) for name in ("indexPrice", "markPrice", "oneHrFundingRate"))
                 if self.funding_sent.get(row["symbol"]) != values:
                     self.funding_sent[row["symbol"]] = values
-                    expected += 1
-        return expected
+                    changed.add(row["symbol"])
+        return len(changed)
 
     @PROPERTY_SETTINGS
     @given(frame=garbage_frames())
