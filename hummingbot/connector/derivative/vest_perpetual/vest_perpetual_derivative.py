@@ -192,7 +192,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._trading_pairs = trading_pairs or []
         self._trading_required = trading_required
         self._domain = domain
-        self._market_order_slippage = utils.validate_market_order_slippage(vest_perpetual_market_order_slippage)
+        # Hummingbot's market data provider builds a price-only instance with "" for every setting.
+        self._market_order_slippage = utils.validate_market_order_slippage(
+            vest_perpetual_market_order_slippage or utils.DEFAULT_MARKET_ORDER_SLIPPAGE)
         self._markets: Dict[str, VestMarket] = {}  # by trading pair
         # Funding settled on fills (§6.3), per pair: not yet reported, and the payment reported last.
         self._unreported_funding: Dict[str, Tuple[float, Decimal, Decimal]] = {}

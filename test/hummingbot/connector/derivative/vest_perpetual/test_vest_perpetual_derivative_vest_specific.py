@@ -23,7 +23,10 @@ from pydantic import SecretStr
 from yarl import URL
 
 import hummingbot
-from hummingbot.connector.derivative.vest_perpetual import vest_perpetual_constants as CONSTANTS
+from hummingbot.connector.derivative.vest_perpetual import (
+    vest_perpetual_constants as CONSTANTS,
+    vest_perpetual_utils as utils,
+)
 from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_derivative import (
     NonceSource,
     VestPerpetualDerivative,
@@ -1192,6 +1195,14 @@ class VestPerpetualDerivativeVestSpecificTests(IsolatedAsyncioWrapperTestCase):
             await self.exchange._update_order_status()
             await wait_until(lambda: order.is_done)
         socket.disconnect.assert_not_awaited()
+
+    def test_an_instance_built_with_empty_settings_uses_the_defaults(self):
+        # What Hummingbot's market data provider does for V2 scripts' price feeds: every setting "".
+        exchange = VestPerpetualDerivative(vest_perpetual_api_key="", vest_perpetual_signing_private_key="",
+                                           vest_perpetual_account_group="", vest_perpetual_market_order_slippage="",
+                                           trading_pairs=[PAIR], trading_required=False)
+        self.assertEqual((0, utils.DEFAULT_MARKET_ORDER_SLIPPAGE),
+                         (exchange.account_group, exchange._market_order_slippage))
 
     def test_the_connector_is_not_ready_while_market_data_is_stale(self):
         self.assertTrue(self.exchange.status_dict["market_data_fresh"])
