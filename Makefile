@@ -9,7 +9,7 @@ STAMP := $(VENV)/.deps-$(HUMMINGBOT_VERSION)
 CONNECTOR := hummingbot/connector/derivative/vest_perpetual
 SITE_CONNECTOR = $$($(PY) -c "import hummingbot, os; print(os.path.dirname(hummingbot.__file__))")/connector/derivative/vest_perpetual
 
-.PHONY: venv install dev lint test upstream-pr discovery demo cli live-check bench faults soak clean
+.PHONY: venv install dev lint test upstream-pr discovery demo v2-demo cli live-check bench bench-peers-deps faults soak clean
 
 venv: $(STAMP)
 
@@ -26,14 +26,25 @@ $(STAMP): requirements/build.txt requirements/hummingbot.txt requirements/dev.tx
 # A user's install: copies the connector into the installed Hummingbot, where connector discovery finds it.
 install: venv
 	@if [ -L "$(SITE_CONNECTOR)" ]; then rm "$(SITE_CONNECTOR)"; fi
+	@site=$$($(PY) -c "import hummingbot, os; print(os.path.dirname(os.path.dirname(hummingbot.__file__)))"); \
+	for path in $(DEV_OVERLAY); do if [ -L "$$site/$$path" ]; then rm "$$site/$$path"; fi; done
 	$(PIP) install -q --no-deps .
 
 # A developer's install: the installed Hummingbot sees the working tree through a symlink (an editable install
 # would import it but hide it from discovery). Any copied install is removed first, so nothing stale is imported.
+# The candles feed and the rate source are linked the same way, each to its place in the installed `hummingbot`
+# package; `vest_hummingbot.overlay.register()` then adds them to Hummingbot's candles and rate-source maps.
+DEV_OVERLAY := hummingbot/data_feed/candles_feed/vest_perpetual_candles \
+	hummingbot/core/rate_oracle/sources/vest_perpetual_rate_source.py
 dev: venv
 	@if [ -d "$(SITE_CONNECTOR)" ] && [ ! -L "$(SITE_CONNECTOR)" ]; then \
 		$(PIP) uninstall -q -y vest-perpetual-hummingbot; rm -rf "$(SITE_CONNECTOR)"; fi
 	ln -sfn "$(CURDIR)/$(CONNECTOR)" "$(SITE_CONNECTOR)"
+	@site=$$($(PY) -c "import hummingbot, os; print(os.path.dirname(os.path.dirname(hummingbot.__file__)))"); \
+	for path in $(DEV_OVERLAY); do \
+		if [ -e "$$site/$$path" ] && [ ! -L "$$site/$$path" ]; then rm -rf "$$site/$$path"; fi; \
+		echo "ln -sfn $(CURDIR)/$$path $$site/$$path"; ln -sfn "$(CURDIR)/$$path" "$$site/$$path" || exit 1; \
+	done
 
 # Hummingbot's pre-commit checks (flake8, isort, autopep8's fixes, private keys, file hygiene) on the whole tree.
 lint: venv
@@ -56,6 +67,10 @@ DEMO_SEED ?= 7
 demo: discovery
 	$(PY) -m vest_hummingbot.demo --duration $(DEMO_DURATION) --seed $(DEMO_SEED)
 
+# The same with Hummingbot's V2 framework: the project's V2 script and Vest controller (vest_hummingbot/home/).
+v2-demo: discovery
+	$(PY) -m vest_hummingbot.v2_demo --duration $(DEMO_DURATION) --seed $(DEMO_SEED)
+
 # Hummingbot's own CLI (conf/logs/data in run/). Local simulator by default; `make cli CLI_ARGS=` for the real venue.
 CLI_ARGS ?= --simulator
 cli: install
@@ -67,8 +82,14 @@ LIVE_ARGS ?= --domain vest_perpetual_testnet
 live-check: install
 	$(PY) -m vest_hummingbot.live_check $(LIVE_ARGS)
 
+# One table (bench/README.md): hot paths against floors, scale against the simulator in its own process, peers.
 bench: dev
 	$(PY) bench/run.py
+
+# The bench's peer section signs with hyperliquid_perpetual's own auth, which imports msgpack: Hummingbot declares
+# it (as msgpack-python) but the venv installs Hummingbot --no-deps. Without it the signing peer row is skipped.
+bench-peers-deps: venv
+	$(PIP) install -q msgpack
 
 faults: dev
 	$(PY) bench/fault_report.py

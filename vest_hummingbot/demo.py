@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from vest_hummingbot import PROJECT_ROOT, launcher
 
@@ -168,7 +168,8 @@ def summarize(order_rows: Sequence[Mapping[str, Any]], account: Mapping[str, Any
         hummingbot=hummingbot)
 
 
-def render_summary(summary: Summary, base: str = BASE, size_decimals: int = SIZE_DECIMALS) -> List[str]:
+def render_table(summary: Summary, base: str = BASE, size_decimals: int = SIZE_DECIMALS) -> List[str]:
+    """The summary's figures; the verdict line is each demo's own (see `render_summary`)."""
     hb = summary.hummingbot
     rows = [
         ("Orders placed", f"{summary.placed}"),
@@ -189,10 +190,14 @@ def render_summary(summary: Summary, base: str = BASE, size_decimals: int = SIZE
     width = max(len(label) for label, _ in rows)
     rule = "-" * (width + VALUE_WIDTH)
     return (["", "Summary (venue records; Hummingbot's own view in the last two rows)", rule]
-            + [f"  {label:<{width}}  {value}" for label, value in rows]
-            + [rule, f"Result: {'PASS' if summary.passed else 'FAIL'} "
-               f"(fill seen: {hb.filled >= 1}, position held: {hb.position_seen}, "
-               f"no open orders: {summary.open_orders == 0})"])
+            + [f"  {label:<{width}}  {value}" for label, value in rows] + [rule])
+
+
+def render_summary(summary: Summary, base: str = BASE, size_decimals: int = SIZE_DECIMALS) -> List[str]:
+    hb = summary.hummingbot
+    return render_table(summary, base, size_decimals) + [
+        f"Result: {'PASS' if summary.passed else 'FAIL'} (fill seen: {hb.filled >= 1}, position held: "
+        f"{hb.position_seen}, no open orders: {summary.open_orders == 0})"]
 
 
 # ---- the run ----------------------------------------------------------------------------------------------------
@@ -319,23 +324,28 @@ class DemoRun:
             await self.venue.close()
 
 
-async def run_demo(duration: float, seed: int, password: str) -> Summary:
-    """The whole demo inside one event loop; returns the summary."""
+def strategy_intro(duration: float, log_path: Path) -> List[str]:
+    return [f"Starting Hummingbot headless: perpetual_market_making on {CONNECTOR} {TRADING_PAIR} "
+            f"(conf/strategies/{STRATEGY_FILE}) for {duration:.0f}s; log: {log_path}",
+            "The strategy sets its position mode on its 10th tick, so its first orders appear after ~10 s."]
+
+
+async def run_demo(duration: float, seed: int, password: str, strategy_file: str = STRATEGY_FILE, v2: bool = False,
+                   intro: Callable[[float, Path], List[str]] = strategy_intro) -> Summary:
+    """The whole demo inside one event loop; returns the summary. `strategy_file` (a V2 config with `v2`) is
+    started headless from the demo's home; `intro` gives the lines that say what runs."""
     from vest_simulator import VestSimulator
     async with VestSimulator(seed=seed) as sim:
         launcher.point_connector_at(sim.rest_url, sim.ws_url)
         account = sim.create_account(balance=ACCOUNT_BALANCE)
         secrets_manager = launcher.unlock_keystore(password)
         launcher.save_connector_keys(CONNECTOR, connector_keys(account))
-        log_name = Path(STRATEGY_FILE).stem
-        log_path = launcher.log_file(log_name)
+        log_name = Path(strategy_file).stem
         print(f"Vest simulator on {sim.rest_url} (seed {seed}); account {account.primary_address} funded with "
               f"{ACCOUNT_BALANCE} USDC.", flush=True)
-        print(f"Starting Hummingbot headless: perpetual_market_making on {CONNECTOR} {TRADING_PAIR} "
-              f"(conf/strategies/{STRATEGY_FILE}) for {duration:.0f}s; log: {log_path}", flush=True)
-        print("The strategy sets its position mode on its 10th tick, so its first orders appear after ~10 s.",
-              flush=True)
-        app = await launcher.start_headless(secrets_manager, STRATEGY_FILE, log_name)
+        for line in intro(duration, launcher.log_file(log_name)):
+            print(line, flush=True)
+        app = await launcher.start_headless(secrets_manager, strategy_file, log_name, v2)
         run = DemoRun(sim, account, app, duration)
         run.attach()
         loop = asyncio.get_running_loop()

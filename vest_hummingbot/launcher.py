@@ -9,9 +9,16 @@ Hummingbot's own `set_prefix_path()` / `set_data_path()`; conf by setting the pa
 `hummingbot.client.settings` before any module copies them, because Hummingbot has no setting or environment
 variable for its conf folder.
 
+V2: Hummingbot imports V2 scripts as `scripts.<name>` and controllers as `controllers.<type>.<name>`, from the
+working folder of a source checkout. `use_home()` puts the home folder first on Python's import path, so its
+`scripts/` and `controllers/` are the ones imported, and the launcher points `TradingCore` (which looks for
+`./scripts`) at `<home>/scripts`. `use_home()` also adds Vest's candles feed and rate source to Hummingbot's maps
+(`vest_hummingbot.overlay`).
+
     python -m vest_hummingbot                        # the interactive CLI (prompts for the keystore password)
     python -m vest_hummingbot --simulator            # ... pointed at a local, funded Vest simulator
     python -m vest_hummingbot --headless --strategy conf_vest_perpetual_mm.yml   # needs CONFIG_PASSWORD
+    python -m vest_hummingbot --headless --v2 conf_v2_vest_runner.yml           # a V2 script and its controllers
 
 Exit codes: 0 done; 1 the login dialog was cancelled; 2 a problem before the run (wrong password, missing file,
 bad arguments); 3 a headless run whose every order failed (see `OrderOutcomes`).
@@ -43,6 +50,7 @@ REST_URL_ENV_VAR = "VEST_PERPETUAL_REST_URL"
 WS_URL_ENV_VAR = "VEST_PERPETUAL_WS_URL"
 USD_EQUIVALENT_TOKENS = ["USD", "USDC"]  # Vest's collateral is USDC: value it 1:1 in balance tables
 SHIPPED_STRATEGIES = PROJECT_ROOT / "conf" / "strategies"  # example configs copied into a new home
+SHIPPED_HOME = Path(__file__).resolve().parent / "home"  # V2 scripts, controllers and their configs, same purpose
 SIMULATOR_BALANCE = Decimal("10000")
 SIMULATOR_SEED = 7
 NO_ORDER_PLACED_EXIT_CODE = 3  # a headless run tried to place orders and every one failed
@@ -61,7 +69,8 @@ _SETTINGS_PATHS = {
     "SCRIPT_STRATEGIES_PATH": "scripts",
     "CONTROLLERS_PATH": "controllers",
 }
-_HOME_DIRS = ("conf/connectors", "conf/strategies", "conf/scripts", "conf/controllers", "logs", "data")
+_HOME_DIRS = ("conf/connectors", "conf/strategies", "conf/scripts", "conf/controllers", "logs", "data", "scripts",
+              "controllers")
 # Modules that copy those constants (`from hummingbot.client.settings import ...PATH`) when first imported.
 _PATH_COPYING_MODULES = (
     "hummingbot.client.config.client_config_map", "hummingbot.client.config.conf_migration",
@@ -71,6 +80,9 @@ _PATH_COPYING_MODULES = (
     "hummingbot.client.command.create_command", "hummingbot.client.command.import_command",
     "hummingbot.client.command.export_command",
 )
+# The overlay and the modules it registers (see `register_data_feeds`).
+_DATA_FEED_MODULES = ("vest_hummingbot.overlay", "hummingbot.data_feed.candles_feed.vest_perpetual_candles",
+                      "hummingbot.core.rate_oracle.sources.vest_perpetual_rate_source")
 _home: Optional[Path] = None
 
 
@@ -95,19 +107,55 @@ def use_home(home: Optional[Path] = None) -> Path:
     from hummingbot.client import settings
     for name, relative in _SETTINGS_PATHS.items():
         setattr(settings, name, home / relative)
+    sys.path.insert(0, str(home))  # `scripts.<name>` and `controllers.<type>.<name>` come from the home folder
     _home = home
+    register_data_feeds()
     return home
 
 
+def register_data_feeds() -> None:
+    """Vest's candles feed and rate source join Hummingbot's maps (`vest_hummingbot.overlay`), before the client
+    config (which may name the rate source) is loaded. Skipped where they are not installed: `make install` copies
+    only the connector into Hummingbot, `make dev` links them too."""
+    try:
+        from vest_hummingbot import overlay
+        overlay.register()
+    except ModuleNotFoundError as error:
+        if not str(error.name).startswith(_DATA_FEED_MODULES):
+            raise
+
+
 def prepare_home() -> None:
-    """On first use: copy the shipped strategy examples, then write `conf_client.yml` with local defaults."""
+    """On first use: copy the shipped examples (V1 strategy configs; V2 scripts, controllers and their configs),
+    then write `conf_client.yml` with local defaults. A file already in the home, maybe edited, is kept."""
     from hummingbot.client import settings
     for example in sorted(SHIPPED_STRATEGIES.glob("*.yml")):
-        target = settings.STRATEGIES_CONF_DIR_PATH / example.name
-        if not target.exists():
-            shutil.copyfile(example, target)
+        copy_if_missing(example, settings.STRATEGIES_CONF_DIR_PATH / example.name)
+    for example in sorted(SHIPPED_HOME.rglob("*")):
+        if example.is_file() and "__pycache__" not in example.parts:
+            copy_if_missing(example, _home / example.relative_to(SHIPPED_HOME))
     if not settings.CLIENT_CONFIG_PATH.exists():
         write_client_config()
+
+
+def copy_if_missing(source: Path, target: Path) -> None:
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
+def find_scripts_in_home(app: "HummingbotApplication") -> None:
+    """`TradingCore` tells a V2 script from a V1 strategy by looking for `./scripts/<name>.py` in the working folder;
+    point it at the home's `scripts/`."""
+    from hummingbot.client import settings
+    app.trading_core.scripts_path = settings.SCRIPT_STRATEGIES_PATH
+
+
+def is_v2_config(config_file: str) -> bool:
+    """A V2 config sits in conf/scripts/ (and names its script); a V1 strategy config in conf/strategies/."""
+    from hummingbot.client import settings
+    return (not (settings.STRATEGIES_CONF_DIR_PATH / config_file).exists()
+            and (settings.SCRIPT_STRATEGY_CONF_DIR_PATH / config_file).exists())
 
 
 def write_client_config() -> None:
@@ -164,17 +212,23 @@ def point_connector_at(rest_url: str, ws_url: str) -> None:
 
 # ---- headless -----------------------------------------------------------------------------------------------------
 async def start_headless(secrets_manager: "BaseSecretsManager", strategy_file: str,
-                         log_name: str = "hummingbot") -> "HummingbotApplication":
-    """Boot Hummingbot without its UI (as `hbot`'s engine does) and start a strategy from conf/strategies/."""
+                         log_name: str = "hummingbot", v2: bool = False) -> "HummingbotApplication":
+    """Boot Hummingbot without its UI (as `hbot`'s engine does) and start a strategy from conf/strategies/, or
+    with `v2` a V2 script from the config in conf/scripts/ that names it."""
+    from hummingbot.client import settings
     from hummingbot.client.config.config_helpers import load_client_config_map_from_file
     from hummingbot.client.runner import bootstrap_application, load_and_start_strategy
+    if v2 and not (settings.SCRIPT_STRATEGY_CONF_DIR_PATH / strategy_file).exists():
+        raise LauncherError(f"No V2 config {strategy_file} in {settings.SCRIPT_STRATEGY_CONF_DIR_PATH}.")
     client_config = load_client_config_map_from_file()
     app = await bootstrap_application(client_config, secrets_manager, strategy_file_name=log_name,
                                       override_log_level=client_config.log_level, headless=True,
                                       silence_console=True)
     if app is None:
         raise LauncherError("Invalid keystore password.")
-    if not await load_and_start_strategy(app, config_file_name=strategy_file, headless=True):
+    find_scripts_in_home(app)
+    config = {"v2_conf": strategy_file} if v2 else {"config_file_name": strategy_file}
+    if not await load_and_start_strategy(app, headless=True, **config):
         raise LauncherError(f"Could not start strategy {strategy_file}; see {log_file(log_name)}.")
     return app
 
@@ -260,12 +314,12 @@ class OrderOutcomes:
 
 
 async def run_headless(secrets_manager: "BaseSecretsManager", strategy_file: str,
-                       duration: Optional[float]) -> int:
-    """Run a strategy until Ctrl-C / SIGTERM or `duration` seconds, then stop it cleanly. Returns the exit code:
-    `NO_ORDER_PLACED_EXIT_CODE` if the strategy tried to place orders and every one failed, else 0; the last line
-    printed says which (with the last failure's cause)."""
+                       duration: Optional[float], v2: bool = False) -> int:
+    """Run a strategy (a V2 script with `v2`) until Ctrl-C / SIGTERM or `duration` seconds, then stop it cleanly.
+    Returns the exit code: `NO_ORDER_PLACED_EXIT_CODE` if the strategy tried to place orders and every one failed,
+    else 0; the last line printed says which (with the last failure's cause)."""
     log_name = Path(strategy_file).stem
-    app = await start_headless(secrets_manager, strategy_file, log_name)
+    app = await start_headless(secrets_manager, strategy_file, log_name, v2)
     outcomes = OrderOutcomes()
     outcomes.attach(app.trading_core.connectors.values())
     print(f"Running {strategy_file} headless; logs in {log_file(log_name)}. Ctrl-C stops.", flush=True)
@@ -293,6 +347,7 @@ async def run_cli(secrets_manager: "BaseSecretsManager", banner: List[str]) -> N
     app = await bootstrap_application(load_client_config_map_from_file(), secrets_manager)
     if app is None:
         raise LauncherError("Invalid keystore password.")
+    find_scripts_in_home(app)
     for line in banner:
         app.notify(line)
     try:
@@ -335,12 +390,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--simulator", action="store_true",
                         help="start a local Vest simulator in-process and point vest_perpetual at it")
     parser.add_argument("--seed", type=int, default=SIMULATOR_SEED, help="simulator seed (with --simulator)")
-    parser.add_argument("--headless", action="store_true", help="run --strategy without the UI")
-    parser.add_argument("--strategy", help="strategy config file in <home>/conf/strategies/ (with --headless)")
+    parser.add_argument("--headless", action="store_true", help="run --strategy or --v2 without the UI")
+    parser.add_argument("--strategy", help="strategy config file in <home>/conf/strategies/, or a V2 config in "
+                                           "<home>/conf/scripts/ (with --headless)")
+    parser.add_argument("--v2", metavar="CONFIG", help="V2 config file in <home>/conf/scripts/, naming its script "
+                                                       "(with --headless)")
     parser.add_argument("--duration", type=float, default=None, help="stop a headless run after N seconds")
     args = parser.parse_args(argv)
-    if args.headless and not args.strategy:
-        parser.error("--headless needs --strategy")
+    if args.headless and not (args.strategy or args.v2):
+        parser.error("--headless needs --strategy or --v2")
+    if args.strategy and args.v2:
+        parser.error("give --strategy or --v2, not both")
     return args
 
 
@@ -353,7 +413,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.headless:
             if password is None:
                 raise LauncherError(f"Set {PASSWORD_ENV_VARS[0]} to unlock the keystore in {home}/conf.")
-            return asyncio.run(run_headless(unlock_keystore(password), args.strategy, args.duration))
+            config_file = args.v2 or args.strategy
+            v2 = args.v2 is not None or is_v2_config(config_file)
+            return asyncio.run(run_headless(unlock_keystore(password), config_file, args.duration, v2))
         secrets_manager = unlock_keystore(password) if password is not None else interactive_login()
         if secrets_manager is None:
             return 1
