@@ -58,6 +58,7 @@ from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_auth import (
     VestPerpetualAuth,
     action_digest,
 )
+from hummingbot.connector.derivative.vest_perpetual.vest_perpetual_messages import parse_depth  # noqa: E402
 from hummingbot.core.data_type.common import OrderType, PositionAction  # noqa: E402
 from hummingbot.core.data_type.order_book import OrderBook  # noqa: E402
 from hummingbot.core.data_type.order_book_message import OrderBookMessage  # noqa: E402
@@ -135,12 +136,10 @@ def quiet_logging(enabled: bool = True) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def venue_env(sim: VestSimulator) -> Iterator[None]:
-    """Points the connector at the simulator (the documented env-var override), restoring the environment."""
-    keys = (CONSTANTS.REST_URL_ENV_VAR, CONSTANTS.WS_URL_ENV_VAR)
-    saved = {key: os.environ.get(key) for key in keys}
-    os.environ[CONSTANTS.REST_URL_ENV_VAR] = sim.rest_url
-    os.environ[CONSTANTS.WS_URL_ENV_VAR] = sim.ws_url
+def env_override(values: Dict[str, str]) -> Iterator[None]:
+    """Sets these environment variables, restoring the environment afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -149,6 +148,11 @@ def venue_env(sim: VestSimulator) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def venue_env(sim: VestSimulator):
+    """Points the connector at the simulator (the documented env-var override)."""
+    return env_override({CONSTANTS.REST_URL_ENV_VAR: sim.rest_url, CONSTANTS.WS_URL_ENV_VAR: sim.ws_url})
 
 
 def bench_specs(count: int) -> List[SymbolSpec]:
@@ -300,8 +304,8 @@ def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
 
     Per frame, in the order production runs it: the text frame as it arrives -> `json.loads`, what Hummingbot's
     stock `WSConnection` does before any data source sees it -> `data_source._route(decoded)` (`parse_push`: the
-    push envelope; channel router; queue) -> `_parse_order_book_snapshot_message` (`parse_depth`, the careful
-    parser: `float()` on every level -> rows -> OrderBookMessage) -> `OrderBook.restore_from_snapshot_and_diffs(
+    push envelope; channel router; `parse_depth`, the careful parser: `float()` on every level -> float pairs ->
+    OrderBookMessage; queue) -> `_parse_order_book_snapshot_message` (hand-over) -> `OrderBook.restore_from_snapshot_and_diffs(
     message, past_diffs)`, the call `OrderBookTracker._track_single_book` makes (it reads the rows and calls
     `apply_snapshot`). Also returns a per-stage breakdown (`stage_*_us`).
     """
@@ -316,7 +320,7 @@ def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
 
     def full_path():
         for frame in frames:
-            route(loads(frame))  # WSConnection: `msg.json()`, i.e. json.loads of the text frame
+            route(loads(frame))  # WSConnection: `msg.json()`, i.e. json.loads of the text frame; parsed on arrival
             _drive(parse(inbox.get_nowait(), outbox))
             message = outbox.get_nowait()
             books[message.content["trading_pair"]].restore_from_snapshot_and_diffs(message, list(past_diffs))
@@ -345,28 +349,24 @@ def _depth_stages(frames: List[str], data_source, books: Dict[str, OrderBook]) -
     inbox = data_source._message_queue[data_source._snapshot_messages_queue_key]
     outbox: asyncio.Queue = asyncio.Queue()
     decoded = [json.loads(frame) for frame in frames]
-    raws = []
+    messages: List[OrderBookMessage] = []
     for message in decoded:
         data_source._route(message)
-        raws.append(inbox.get_nowait())
-    messages: List[OrderBookMessage] = []
-    for raw in raws:
-        _drive(data_source._parse_order_book_snapshot_message(raw, outbox))
+        _drive(data_source._parse_order_book_snapshot_message(inbox.get_nowait(), outbox))
         messages.append(outbox.get_nowait())
     rows = [(m.content["trading_pair"], m.bids, m.asks, m.update_id) for m in messages]
 
-    def stage_route():
+    def stage_route():  # envelope, channel, parse on arrival, hand-over: drained per message, as the tracker does
         for message in decoded:
             data_source._route(message)
-        while not inbox.empty():
-            inbox.get_nowait()
-
-    def stage_parse():  # drained per message, as the tracker does: a backlog of rows would time the GC instead
-        for raw in raws:
-            _drive(data_source._parse_order_book_snapshot_message(raw, outbox))
+            _drive(data_source._parse_order_book_snapshot_message(inbox.get_nowait(), outbox))
             outbox.get_nowait()
 
-    def stage_rows():  # .bids / .asks as the tracker reads them (VestDepthSnapshotMessage: the prebuilt rows)
+    def stage_parse():  # the parser inside _route alone
+        for message in decoded:
+            parse_depth(message["data"])
+
+    def stage_rows():  # .bids / .asks as the tracker reads them: the rows are built here, in C-level passes
         for message in messages:
             message.bids
             message.asks
@@ -427,21 +427,22 @@ class TrackerRig:
         queues = [self.data_source._message_queue[key] for key in keys]
         queues += [self.tracker._order_book_snapshot_stream, self.tracker._order_book_trade_stream]
         queues += list(self.tracker._tracking_message_queues.values())
-        return all(queue.empty() for queue in queues)
+        return all(queue.empty() for queue in queues) and not self.data_source._newest_snapshot
 
     async def feed(self, frames: Iterator[str], count: int, batch: int = 64, timeout: float = 120.0):
         """Routes `count` frames, yielding to the tracker tasks every `batch` frames, then waits until every
-        message has gone through the tracker and the order books."""
+        message has gone through the tracker and the order books. A snapshot superseded by a newer one of its pair
+        while it waited is not applied (the data source keeps only the newest), so every book ends on its newest
+        frame with fewer applies than frames."""
         route, loads = self.data_source._route, json.loads
-        target = self.processed() + count
         deadline = time.monotonic() + timeout
         for i, frame in zip(range(count), frames):
             route(loads(frame))  # decoded first, as Hummingbot's WSConnection hands text frames over
             if i % batch == batch - 1:
                 await asyncio.sleep(0)
-        while self.processed() < target or not self.drained():
+        while not self.drained():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"tracker processed {self.processed()} of {target} messages")
+                raise TimeoutError(f"tracker processed {self.processed()} messages, queues not drained")
             await asyncio.sleep(0)
 
 

@@ -3,7 +3,7 @@ and the runner builds its table and exit code. No timing is asserted here; `benc
 import math
 import unittest
 
-from bench import bench_connector as bc, run
+from bench import bench_connector as bc, bench_peers as bp, bench_scale as bs, run
 
 
 class BenchmarkFunctionsSmokeTest(unittest.TestCase):
@@ -55,6 +55,30 @@ class BenchmarkFunctionsSmokeTest(unittest.TestCase):
     def test_simulator_benchmark_is_included(self):
         result = run.simulator_benchmark(orders=10, concurrency=2)
         self.assert_positive(result, "sim_startup_s", "sim_console_startup_s", "sim_orders_per_s")
+
+    def test_scale_session(self):
+        result = bs.bench_scale(symbols=2, orders=4, market_seconds=0.5)
+        self.assert_positive(result, "ready_s", "lag_samples", "cpu_per_s", "burst_ack_s", "cancel_s",
+                             "requests_total")
+        self.assertEqual(4, result["burst_open"])  # every resting order reached the venue
+        self.assertEqual(0, result["cancel_left_open"])
+        self.assertEqual(1.0, result["books_live_share"])
+
+    def test_the_venue_enforces_the_connectors_declared_limits(self):
+        rules = bs.venue_rate_limits()
+        declared = {limit.limit_id: [limit.limit, float(limit.time_interval)] for limit in bs.CONSTANTS.RATE_LIMITS}
+        self.assertEqual(declared[bs.CONSTANTS.ALL_ENDPOINTS_LIMIT_ID], rules["*"])
+        self.assertEqual(declared[bs.CONSTANTS.ORDERS_PATH_URL], rules["POST /orders"])
+        self.assertEqual(declared["GET /orders"], rules["GET /orders"])  # its own limit, not the placement's
+
+    def test_peer_depth_sign_and_round_trip(self):
+        depth = bp.bench_peer_depth(messages=20, repeats=1)
+        self.assert_positive(depth, "depth_vest_us", *(f"depth_{peer}_us" for peer in bp.DEPTH_PEERS
+                                                       if bp.missing_import(peer, "api_order_book_data_source")
+                                                       is None))
+        self.assert_positive(bp.bench_peer_sign(iterations=64, peer_iterations=64, repeats=1), "sign_vest_us")
+        round_trip = bp.bench_peer_round_trip(samples=2, pace_s=0.0, warmup=0)
+        self.assert_positive(round_trip, "rt_vest_us", "rt_bare_us", "rt_vest_over_bare")
 
     def test_machine_notes(self):
         notes = bc.machine_notes()

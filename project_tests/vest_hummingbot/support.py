@@ -220,3 +220,21 @@ class PtyProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         os.close(self.fd)
+
+
+class DemoMarketOnVenue:
+    """The venue's view of the demo market, for tests holding `self.venue` (a `VenueThread`) and `self.account`."""
+
+    def venue_rows(self) -> List[dict]:
+        from vest_hummingbot.demo import SYMBOL
+        return [row for row in self.venue.orders(self.account.primary_address) if row["symbol"] == SYMBOL]
+
+    def venue_position(self) -> Decimal:
+        from vest_hummingbot.demo import SYMBOL
+        return self.venue.call(self.venue.sim.positions, self.account.primary_address).get(SYMBOL, Decimal(0))
+
+    def resting_both_sides(self) -> List[dict]:
+        """The rows, once a LIMIT rests on each side; else nothing."""
+        rows = self.venue_rows()
+        sides = {row["isBuy"] for row in rows if row["status"] == "NEW" and row["orderType"] == "LIMIT"}
+        return rows if sides == {True, False} else []

@@ -12,7 +12,6 @@ import tempfile
 import unittest
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Dict, List
 
 from project_tests.vest_hummingbot.headless_bot import (
     OPEN_STATUSES,
@@ -22,7 +21,7 @@ from project_tests.vest_hummingbot.headless_bot import (
     VenueThread,
     wait_until,
 )
-from project_tests.vest_hummingbot.support import PROJECT_ROOT, child_env, run_python
+from project_tests.vest_hummingbot.support import PROJECT_ROOT, DemoMarketOnVenue, child_env, run_python
 from vest_hummingbot import launcher
 from vest_hummingbot.demo import SYMBOL, choose_nudge, connector_keys
 
@@ -34,7 +33,7 @@ STEP_TIMEOUT = 60.0
 SETUP_TIMEOUT = 120.0
 
 
-class HeadlessV2RunTest(unittest.TestCase):
+class HeadlessV2RunTest(DemoMarketOnVenue, unittest.TestCase):
     def setUp(self):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
@@ -48,33 +47,22 @@ class HeadlessV2RunTest(unittest.TestCase):
         self.assertEqual(0, stored.returncode, stored.stderr)
         self.home = BotHome(path, V2_CONFIG)
 
-    def _rows(self) -> List[Dict[str, Any]]:
-        return [row for row in self.venue.orders(self.account.primary_address) if row["symbol"] == SYMBOL]
-
-    def _position(self) -> Decimal:
-        return self.venue.call(self.venue.sim.positions, self.account.primary_address).get(SYMBOL, Decimal(0))
-
-    def _resting_both_sides(self) -> List[Dict[str, Any]]:
-        rows = self._rows()
-        sides = {row["isBuy"] for row in rows if row["status"] == "NEW" and row["orderType"] == "LIMIT"}
-        return rows if sides == {True, False} else []
-
     def test_v2_config_trades_and_stops_cleanly(self):
         """Given as `--strategy` (`--v2` is the same run): a V2 config is recognised by where it sits."""
         bot = self.home.start(self.venue, RUN_DURATION)
         self.addCleanup(bot.close)
-        rows = wait_until(self._resting_both_sides, START_TIMEOUT, "a buy and a sell trigger on the venue", bot)
+        rows = wait_until(self.resting_both_sides, START_TIMEOUT, "a buy and a sell trigger on the venue", bot)
         nudge = choose_nudge(rows, SYMBOL, Decimal(0), prefer_buy=True)
         self.venue.set_index_price(SYMBOL, nudge.index_price)
-        wait_until(lambda: self._position() > 0, STEP_TIMEOUT, "the long position on the venue", bot)
+        wait_until(lambda: self.venue_position() > 0, STEP_TIMEOUT, "the long position on the venue", bot)
 
         self.assertEqual(0, bot.stop(STEP_TIMEOUT), bot.output_tail())
         output = bot.output()
         self.assertIn(f"Running {V2_CONFIG} headless", output)
         self.assertRegex(output.strip().splitlines()[-1], r"^Orders created: [1-9]\d*, failed: 0\.$")
-        rows = self._rows()
+        rows = self.venue_rows()
         self.assertEqual([], [row for row in rows if row["status"] in OPEN_STATUSES])
-        self.assertEqual(Decimal(0), self._position())
+        self.assertEqual(Decimal(0), self.venue_position())
         venue_fills = sum(row["status"] == "FILLED" for row in rows)
         self.assertGreaterEqual(venue_fills, 2)  # the crossed trigger and the close at stop
         fills = self.home.fills()

@@ -12,10 +12,10 @@ import tempfile
 import unittest
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Union
+from typing import Any, Callable, Union
 
 from project_tests.vest_hummingbot.headless_bot import OPEN_STATUSES, PASSWORD, STORE_KEYS_SCRIPT, VenueThread
-from project_tests.vest_hummingbot.support import PROJECT_ROOT, PtyProcess, child_env
+from project_tests.vest_hummingbot.support import PROJECT_ROOT, DemoMarketOnVenue, PtyProcess, child_env
 from vest_hummingbot.demo import SYMBOL, choose_nudge, connector_keys
 
 ROWS, COLS = 60, 400  # Hummingbot's output pane is about half the terminal: room for its longest lines here
@@ -40,7 +40,7 @@ FILE_NAME_PROMPT = "Enter a new file name for your configuration"
 CREATED = re.compile(r"A new config file has been created[^\n]*?: (\S+\.yml)")
 
 
-class V2CliInPseudoTerminalTest(unittest.TestCase):
+class V2CliInPseudoTerminalTest(DemoMarketOnVenue, unittest.TestCase):
     def setUp(self):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
@@ -91,17 +91,6 @@ class V2CliInPseudoTerminalTest(unittest.TestCase):
                 return
         self.fail(f"`status` never showed {text!r}:\n{self.cli.screen.text()}")
 
-    def _rows(self) -> List[Dict[str, Any]]:
-        return [row for row in self.venue.orders(self.account.primary_address) if row["symbol"] == SYMBOL]
-
-    def _position(self) -> Decimal:
-        return self.venue.call(self.venue.sim.positions, self.account.primary_address).get(SYMBOL, Decimal(0))
-
-    def _resting_both_sides(self) -> List[Dict[str, Any]]:
-        rows = self._rows()
-        sides = {row["isBuy"] for row in rows if row["status"] == "NEW" and row["orderType"] == "LIMIT"}
-        return rows if sides == {True, False} else []
-
     def test_create_start_fill_status_stop(self):
         cli = self.cli
         self._wait("Home folder", START_TIMEOUT)
@@ -126,19 +115,19 @@ class V2CliInPseudoTerminalTest(unittest.TestCase):
 
         cli.type_line(f"start --v2 {script_file}")
         self._wait(f"Strategy '{SCRIPT}' started successfully")
-        rows = self._until(self._resting_both_sides, "a buy and a sell trigger resting on the venue", START_TIMEOUT)
+        rows = self._until(self.resting_both_sides, "a buy and a sell trigger resting on the venue", START_TIMEOUT)
         self.assertEqual({"LIMIT"}, {row["orderType"] for row in rows})
         nudge = choose_nudge(rows, SYMBOL, Decimal(0), prefer_buy=True)
         self.venue.set_index_price(SYMBOL, nudge.index_price)
-        self._until(lambda: any(row["id"] == nudge.order_id and row["status"] == "FILLED" for row in self._rows()),
+        self._until(lambda: any(row["id"] == nudge.order_id and row["status"] == "FILLED" for row in self.venue_rows()),
                     "the crossed buy trigger filled")
-        self._until(lambda: self._position() > 0, "the long position on the venue")
+        self._until(lambda: self.venue_position() > 0, "the long position on the venue")
 
         self._status_shows("position side: BUY")
 
         cli.type_line("stop")
-        self._until(lambda: self._position() == 0 and not any(row["status"] in OPEN_STATUSES for row in self._rows()),
+        self._until(lambda: self.venue_position() == 0 and not any(row["status"] in OPEN_STATUSES for row in self.venue_rows()),
                     "no open order and no position after stop")
-        self.assertGreaterEqual(sum(row["status"] == "FILLED" for row in self._rows()), 2)  # the entry, its close
+        self.assertGreaterEqual(sum(row["status"] == "FILLED" for row in self.venue_rows()), 2)  # the entry, its close
         cli.type_line("exit")
         self.assertEqual(0, cli.wait_exit(EXIT_TIMEOUT), cli.screen.text())
