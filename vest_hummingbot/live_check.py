@@ -99,8 +99,7 @@ class LiveCheck:
 
     async def _depth(self) -> str:
         bids, asks = parse_depth(await self.connector._api_get(
-            CONSTANTS.DEPTH_PATH_URL, params={"symbol": self.market.symbol, "limit": CONSTANTS.DEPTH_LIMIT}),
-            update_id=0)
+            CONSTANTS.DEPTH_PATH_URL, params={"symbol": self.market.symbol, "limit": CONSTANTS.DEPTH_LIMIT}))
         return f"{len(bids)} bids, {len(asks)} asks"
 
     async def _account(self) -> str:
