@@ -69,7 +69,6 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self._update_ids = itertools.count(1)  # Vest sends no sequence number (§2.7, §5.3): ours only grows
         self._requests = web_utils.WSRequestSender()
         self._reported_problems: Set[str] = set()  # log lines already warned on this connection
-        self._received_channel_message = False
         self._last_channel_message = time.monotonic()  # of any channel; the start counts as one
         self._connected_at = self._last_channel_message
         self._reconnect_delay = web_utils.ReconnectDelay()
@@ -155,15 +154,14 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         """Public data is read through account group 0 whatever the user's group (§1.2). A reconnection waits
         first (see `web_utils.ReconnectDelay`): here, not in the interruption hook, so that a cancelled stream
         ends at once."""
-        delay = self._reconnect_delay.before_connecting(last_connection_was_healthy=self._received_channel_message)
+        delay = self._reconnect_delay.before_connecting(
+            last_connection_was_healthy=self._last_channel_message > self._connected_at)
         if delay:
             self.logger().info(f"Reconnecting to the public websocket in {delay} s.")
             await self._sleep(delay)
-        self._received_channel_message = False
         self._reported_problems.clear()
-        ws = await web_utils.connected_ws_assistant(self._api_factory, web_utils.public_ws_url(self._domain))
-        self._connected_at = time.monotonic()
-        return ws
+        self._connected_at = time.monotonic()  # this attempt is healthy once a channel message comes after it
+        return await web_utils.connected_ws_assistant(self._api_factory, web_utils.public_ws_url(self._domain))
 
     async def _subscribe_channels(self, ws: WSAssistant):
         """One SUBSCRIBE for depth and trades of every current pair, plus `tickers` (§5.2, §5.3)."""
@@ -276,7 +274,6 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         if push is None:
             return
         channel, data = push
-        self._received_channel_message = True
         self._last_channel_message = time.monotonic()
         if channel.endswith(CONSTANTS.WS_DEPTH_CHANNEL_SUFFIX):
             self._on_depth(channel, data, self._message_queue[self._snapshot_messages_queue_key])

@@ -333,7 +333,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         1003) is waited out (`Retry-After` when given) and the action stamped anew, never failed straight through;
         "invalid nonce" (1023) re-reads Vest's last nonce and re-signs once (§4.8). `time_in_query` repeats `time`
         and `nonce` in the query string (§3.7); `reserved_nonce` is the nonce to sign with, if still in order."""
-        attempts_left, nonce_reseeded, reserved_nonce = CONSTANTS.RATE_LIMITED_RETRIES, False, reserved_nonce
+        attempts_left, nonce_reseeded = CONSTANTS.RATE_LIMITED_RETRIES, False
         while True:
             rest_assistant = await self._web_assistants_factory.get_rest_assistant()
             async with self._throttler.execute_task(limit_id=path_url):
@@ -713,9 +713,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         client ids of those Vest shows cancelled, filled or rejected go to `ended` (Hummingbot's tracker applies
         the new states a moment later)."""
         by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
-        results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)})
-                                      for batch in _batches(list(by_exchange_id))), return_exceptions=True)
-        for result in results:
+        for _, result in await self._fetch_in_batches(list(by_exchange_id)):
             if isinstance(result, Exception):
                 self.logger().warning(f"Could not read back orders after cancelling them: {result}")
                 continue
@@ -749,6 +747,15 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 self.logger().debug(text)
         return orders
 
+    async def _fetch_in_batches(self, exchange_order_ids: List[str]) -> List[Tuple[List[str], Any]]:
+        """One `GET /orders?id=a,b,…` per ORDER_STATUS_BATCH_SIZE ids, all at once (§3.8): each batch with its rows,
+        or the error its request met."""
+        size = CONSTANTS.ORDER_STATUS_BATCH_SIZE
+        batches = [exchange_order_ids[start:start + size] for start in range(0, len(exchange_order_ids), size)]
+        results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)}) for batch in batches),
+                                    return_exceptions=True)
+        return list(zip(batches, results))
+
     async def _fetch_tracked_order(self, tracked_order: InFlightOrder) -> VestOrder:
         """The order's current row, by exchange id or, when its creation answer was lost, by nonce (§3.8)."""
         nonce = self._nonce_of(tracked_order.client_order_id)
@@ -775,11 +782,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         active = self._order_tracker.active_orders
         orders = [order for order in self._order_tracker.all_fillable_orders.values() if not order.is_filled]
         by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
-        batches = _batches(list(by_exchange_id))
-        results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)}) for batch in batches),
-                                    return_exceptions=True)
+        answers = await self._fetch_in_batches(list(by_exchange_id))
         singles = [order for order in orders if not order.exchange_order_id]
-        for batch, result in zip(batches, results):
+        for batch, result in answers:
             if isinstance(result, Exception):
                 self.logger().warning(f"Error fetching the status of {len(batch)} orders: {result}. Retrying at "
                                       "the next poll.")
@@ -1197,11 +1202,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             timestamp, _, amount = self._unreported_funding.get(trading_pair, (0, rate, Decimal(0)))
             self._unreported_funding[trading_pair] = (max(timestamp, fill.timestamp), rate,
                                                       amount + fill.settled_funding)
-
-
-def _batches(exchange_order_ids: List[str]) -> List[List[str]]:
-    size = CONSTANTS.ORDER_STATUS_BATCH_SIZE
-    return [exchange_order_ids[start:start + size] for start in range(0, len(exchange_order_ids), size)]
 
 
 def _symbol_map(markets: Iterable[VestMarket]) -> bidict:
