@@ -1,18 +1,13 @@
-"""Vest perpetual futures on Hummingbot's `PerpetualDerivativePyBase`.
-
-This class owns the connector contract (placing, cancelling, polling, applying updates). Payloads are read by
-`vest_perpetual_messages`, URLs built by `vest_perpetual_web_utils`, actions signed by `vest_perpetual_auth`.
-Section numbers refer to docs/vest-protocol.md.
-"""
+"""Vest perpetual futures on Hummingbot's `PerpetualDerivativePyBase`: placing, cancelling, polling and applying
+updates. Payloads are read by `vest_perpetual_messages`, URLs built by `vest_perpetual_web_utils`, actions signed
+by `vest_perpetual_auth`. Section numbers refer to docs/vest-protocol.md."""
 import asyncio
 import json
 import math
 import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
-
-from bidict import bidict
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 from hummingbot import data_path
 from hummingbot.connector.constants import s_decimal_NaN
@@ -70,13 +65,10 @@ _FINAL_STATES = (OrderState.FILLED, OrderState.CANCELED, OrderState.FAILED)
 
 
 class VestOrderBookTracker(OrderBookTracker):
-    """Hummingbot's tracker sleeps 1 s after each pair's first snapshot (10 pairs: ready after 10 s). The REST rate
-    limiter already paces `/depth`, so here all snapshots are fetched at once: 10 pairs are ready in ~0.02 s.
-
-    The one override of a private Hummingbot method in this connector: the tracker offers no public seam for its
-    start-up. It uses the tracker's own fields exactly as Hummingbot's version does;
-    `test_order_book_tracker_start_up_still_matches_hummingbot` fails if Hummingbot changes them or drops the sleep.
-    """
+    """Hummingbot's tracker sleeps 1 s after each pair's first snapshot (10 pairs: ready after 10 s); the REST rate
+    limiter already paces `/depth`, so all are fetched at once (10 pairs ready in ~0.02 s). The connector's one
+    override of a private Hummingbot method (start-up has no public seam); it uses the tracker's fields as Hummingbot
+    does, and `test_order_book_tracker_start_up_still_matches_hummingbot` fails if they or the sleep change."""
 
     async def _init_order_books(self):
         books = await safe_gather(*(self._initial_order_book_for_trading_pair(pair) for pair in self._trading_pairs))
@@ -156,21 +148,27 @@ class NonceSource:
 
 
 def client_order_id_for_nonce(nonce: int) -> str:
-    """Vest has no client order id (§3.6): ours carries the nonce reserved when the order is created, so the id
-    names the order on Vest too. Should the order leave after a request with a higher nonce, it is signed with a
-    fresh nonce instead (requests leave in nonce order, §4.8), and the order journal maps that nonce to this id."""
+    """Vest has no client order id (§3.6): ours carries the nonce reserved at creation, so it names the order on Vest
+    too. An order that leaves after a higher nonce is signed with a fresh one (§4.8), which the journal maps here."""
     return f"{CONSTANTS.CLIENT_ORDER_ID_PREFIX}{nonce}"
 
 
 def nonce_of_client_order_id(client_order_id: str) -> Optional[int]:
     suffix = client_order_id[len(CONSTANTS.CLIENT_ORDER_ID_PREFIX):]
-    if client_order_id.startswith(CONSTANTS.CLIENT_ORDER_ID_PREFIX) and suffix.isdigit():
-        return int(suffix)
-    return None
+    return int(suffix) if client_order_id.startswith(CONSTANTS.CLIENT_ORDER_ID_PREFIX) and suffix.isdigit() else None
 
 
 class VestPerpetualDerivative(PerpetualDerivativePyBase):
     web_utils = web_utils
+    # Hummingbot's abstract properties that are constants here.
+    rate_limits_rules: List[RateLimit] = CONSTANTS.RATE_LIMITS
+    client_order_id_max_length = CONSTANTS.CLIENT_ORDER_ID_MAX_LENGTH
+    client_order_id_prefix = CONSTANTS.CLIENT_ORDER_ID_PREFIX
+    trading_rules_request_path = CONSTANTS.EXCHANGE_INFO_PATH_URL
+    trading_pairs_request_path = CONSTANTS.EXCHANGE_INFO_PATH_URL
+    check_network_request_path = CONSTANTS.EXCHANGE_INFO_PATH_URL
+    is_cancel_request_in_exchange_synchronous = False  # the CANCELLED event or the next poll confirms a cancel (§3.7)
+    funding_fee_poll_interval = CONSTANTS.FUNDING_PAYMENT_POLL_INTERVAL
 
     def __init__(
             self,
@@ -202,8 +200,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         # Orders whose venue state (an ORDER event, a poll) was queued before their POST answer was applied.
         self._orders_with_venue_state: Set[str] = set()
         self._order_journal: Optional[OrderJournal] = None
-        # Orders of this bot taken back from the journal at start-up: unknown to the running strategy, so they are
-        # cancelled once Vest shows them open.
+        # Taken back from the journal at start-up, unknown to the running strategy: cancelled once seen open on Vest.
         self._adopted_orders: Set[str] = set()
         self._reported_foreign_orders: Set[str] = set()
         self._unreadable_rows: Set[str] = set()  # ids whose last row could not be read (logged once)
@@ -232,32 +229,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return self._account_group
 
     @property
-    def rate_limits_rules(self) -> List[RateLimit]:
-        return CONSTANTS.RATE_LIMITS
-
-    @property
     def domain(self) -> str:
         return self._domain
-
-    @property
-    def client_order_id_max_length(self) -> int:
-        return CONSTANTS.CLIENT_ORDER_ID_MAX_LENGTH
-
-    @property
-    def client_order_id_prefix(self) -> str:
-        return CONSTANTS.CLIENT_ORDER_ID_PREFIX
-
-    @property
-    def trading_rules_request_path(self) -> str:
-        return CONSTANTS.EXCHANGE_INFO_PATH_URL
-
-    @property
-    def trading_pairs_request_path(self) -> str:
-        return CONSTANTS.EXCHANGE_INFO_PATH_URL
-
-    @property
-    def check_network_request_path(self) -> str:
-        return CONSTANTS.EXCHANGE_INFO_PATH_URL
 
     @property
     def trading_pairs(self) -> List[str]:
@@ -265,22 +238,12 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     @property
     def status_dict(self) -> Dict[str, bool]:
-        """Hummingbot's readiness, plus market data that flows: a public stream silent for
-        PUBLIC_STREAM_SILENCE_SECONDS (books and funding may be old) makes the connector not ready until it
-        reconnects and data comes again."""
+        """Not ready while the public stream is silent (PUBLIC_STREAM_SILENCE_SECONDS): books and funding may be old."""
         return {**super().status_dict, "market_data_fresh": not self._orderbook_ds.is_stale}
-
-    @property
-    def is_cancel_request_in_exchange_synchronous(self) -> bool:
-        return False  # the CANCELLED event or the next poll confirms a cancel (§3.7)
 
     @property
     def is_trading_required(self) -> bool:
         return self._trading_required
-
-    @property
-    def funding_fee_poll_interval(self) -> int:
-        return CONSTANTS.FUNDING_PAYMENT_POLL_INTERVAL
 
     def supported_order_types(self) -> List[OrderType]:
         # §6.2: Vest is taker-only against its AMM, so there is no post-only / LIMIT_MAKER.
@@ -313,8 +276,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                            params: Optional[Dict[str, Any]] = None, data: Optional[Dict[str, Any]] = None,
                            is_auth_required: bool = False, return_err: bool = False,
                            limit_id: Optional[str] = None, headers: Optional[Dict[str, Any]] = None, **kwargs):
-        """One request, answered within REQUEST_TIMEOUT_SECONDS; any of Vest's error envelopes (§3.12) or
-        HTTP >= 400 raises `VestAPIError`."""
+        """Answered within REQUEST_TIMEOUT_SECONDS; Vest's error envelopes (§3.12) and HTTP >= 400 raise."""
         rest_assistant = await self._web_assistants_factory.get_rest_assistant()
         url = overwrite_url or web_utils.private_rest_url(path_url, domain=self.domain)  # one base for all (§1.1)
         response = await rest_assistant.execute_request_and_get_response(
@@ -327,12 +289,10 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     async def _send_signed(self, path_url: str, stamp: Callable[[int, int], Any], time_in_query: bool = False,
                            reserved_nonce: Optional[int] = None) -> Any:
-        """A signed action (an order, a cancel), stamped by `stamp(now_ms, nonce)` and signed only once the
-        throttler lets the request go: however long it waited in line it leaves well inside its window (§4.9), and
-        signed actions leave in nonce order whatever their kind (§4.8). Vest's answer "too many requests" (HTTP 429,
-        1003) is waited out (`Retry-After` when given) and the action stamped anew, never failed straight through;
-        "invalid nonce" (1023) re-reads Vest's last nonce and re-signs once (§4.8). `time_in_query` repeats `time`
-        and `nonce` in the query string (§3.7); `reserved_nonce` is the nonce to sign with, if still in order."""
+        """Stamped by `stamp(now_ms, nonce)` and signed only once the throttler lets it go, so it leaves inside its
+        window (§4.9) and in nonce order (§4.8). "Too many requests" (429, 1003, §6.5) is waited out and the action
+        stamped anew; "invalid nonce" (1023) re-reads Vest's last nonce and re-signs once (§4.8). `time_in_query`
+        repeats `time` and `nonce` in the query (§3.7)."""
         attempts_left, nonce_reseeded = CONSTANTS.RATE_LIMITED_RETRIES, False
         while True:
             rest_assistant = await self._web_assistants_factory.get_rest_assistant()
@@ -348,7 +308,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             payload, error = await self._read_response(response)
             if error is None:
                 return payload
-            if _is_rate_limited(error) and attempts_left > 0:
+            if (error.http_status == 429 or error.code in CONSTANTS.RATE_LIMITED_CODES) and attempts_left > 0:
                 attempts_left -= 1
                 delay = _retry_after(response) or CONSTANTS.RATE_LIMITED_DELAY
                 self.logger().warning(f"Vest asks to slow down ({error}); sending {path_url} again in {delay} s.")
@@ -362,10 +322,12 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     async def _read_response(self, response: RESTResponse) -> Tuple[Any, Optional[VestAPIError]]:
         text = await response.text()
         try:
-            payload = _json_or_text(text)
+            payload = json.loads(text) if text else None
         except ValueError:
             payload = text
-        error = _error_of(payload, response.status)
+        # A list is an answer (orders), not an error envelope (§3.12), unless the HTTP status says otherwise.
+        is_answer = isinstance(payload, list) and response.status < 400
+        error = None if is_answer else parse_error_envelope(payload, response.status)
         if error is not None and self._is_request_exception_related_to_time_synchronizer(error):
             safe_ensure_future(self._update_time_synchronizer(pass_on_non_cancelled_error=True))
         return payload, error
@@ -374,10 +336,11 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return isinstance(request_exception, VestAPIError) and request_exception.code in CONSTANTS.TIME_SYNC_ERROR_CODES
 
     def _is_order_not_found_during_status_update_error(self, status_update_exception: Exception) -> bool:
-        return _is_not_found(status_update_exception)
+        error = status_update_exception
+        return isinstance(error, VestAPIError) and error.code == CONSTANTS.ERROR_ORDER_NOT_FOUND
 
     def _is_order_not_found_during_cancelation_error(self, cancelation_exception: Exception) -> bool:
-        return _is_not_found(cancelation_exception)
+        return self._is_order_not_found_during_status_update_error(cancelation_exception)
 
     async def _handle_update_error_for_active_order(self, order: InFlightOrder, error: Exception):
         """Only Vest saying the order does not exist counts towards "lost": Hummingbot's default also counts 429s,
@@ -389,9 +352,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                   f"{error}. Retrying at the next poll.")
 
     async def _update_time_synchronizer(self, pass_on_non_cancelled_error: bool = False):
-        """Vest has no server-time endpoint (§2.8); `GET /account` answers with its `time`, which needs a key. A
-        sample is only as good as half its round trip, so a late answer is not used: the clock is sampled again, up
-        to CLOCK_SAMPLE_ATTEMPTS times, and otherwise keeps its estimate."""
+        """Vest has no server-time endpoint (§2.8): `GET /account`, which needs a key, gives its `time`. A sample is
+        only as good as half its round trip, so a slow one is taken again, then the estimate kept."""
         if not self._api_key:
             return
         try:
@@ -449,20 +411,17 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     # --------------------------------------------------------------------------------------------- markets
     async def _format_trading_rules(self, exchange_info_dict: Dict[str, Any]) -> List[TradingRule]:
-        """Every listed market, halted ones too: a halt (or an equity market's closed hours) stops new orders, not
-        the tracking of open orders and positions (§2.1, §2.2)."""
-        markets = self._read_markets(exchange_info_dict)
-        self._markets = {market.trading_pair: market for market in markets}
-        return [market.trading_rule() for market in markets]
+        """Halted markets too: a halt (or an equity market's closed hours) stops new orders, not the tracking of open
+        orders and positions (§2.1, §2.2)."""
+        return [market.trading_rule() for market in self._read_markets(exchange_info_dict)]
 
     def _initialize_trading_pair_symbols_from_exchange_info(self, exchange_info: Dict[str, Any]):
         markets = self._read_markets(exchange_info, log_rejected=False)  # the trading rules update logs them
-        self._markets = {market.trading_pair: market for market in markets}
-        self._set_trading_pair_symbol_map(_symbol_map(markets))
+        self._set_trading_pair_symbol_map(utils.build_symbol_map(
+            {"symbol": market.symbol, "base": market.base, "quote": market.quote} for market in markets))
 
     def is_halted(self, trading_pair: str) -> bool:
-        """Halted by the documented flag, the ticker's `status` (§2.2, §5.3), or by exchangeInfo's `tradingStatus`
-        where it is present (§2.1)."""
+        """By the documented flag, the ticker's `status` (§2.2, §5.3), or exchangeInfo's `tradingStatus` (§2.1)."""
         market = self._markets.get(trading_pair)
         return market is not None and (not market.is_trading or self._orderbook_ds.is_halted(market.symbol))
 
@@ -471,10 +430,11 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return [pair for pair in await super().all_trading_pairs() if not self.is_halted(pair)]
 
     def _read_markets(self, exchange_info: Dict[str, Any], log_rejected: bool = True) -> List[VestMarket]:
-        """Readable markets of `GET /exchangeInfo`, halted ones included; unreadable rows are skipped (§2.1)."""
+        """The readable markets of `GET /exchangeInfo`, kept by pair; unreadable rows are skipped (§2.1)."""
         markets, rejected = parse_exchange_info(exchange_info)
         for row, reason in rejected if log_rejected else ():
             self.logger().error(f"Error parsing the trading pair rule {row}. Skipping. ({reason})")
+        self._markets = {market.trading_pair: market for market in markets}
         return markets
 
     async def _update_trading_fees(self):
@@ -512,22 +472,17 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return order_id
 
     async def _place_order_and_process_update(self, order: InFlightOrder, **kwargs) -> Optional[str]:
-        """The base method, with two differences.
-
-        An order whose answer was lost is not failed while Vest may have it (§3.6): it stays tracked, without an id,
-        and the status poll looks it up by nonce until Vest shows it or its signature has expired unseen.
-        And the answer's OPEN is not queued behind venue state already queued for the order: Vest fills or rejects
-        a MARKET order at once, so its ORDER event can beat the POST answer (§5.4), and an OPEN processed after it
-        would move a filled or failed order back to OPEN.
-        """
+        """The base method, but an order whose answer was lost stays tracked without an id while Vest may have it
+        (§3.6): the poll looks it up by nonce until Vest shows it or its signature expired unseen. And no OPEN is
+        queued behind venue state already queued: a MARKET order's ORDER event can beat the POST answer (§5.4), and
+        an OPEN after it would move a filled or failed order back to OPEN."""
         try:
             exchange_order_id, update_timestamp = await self._place_order(
                 order_id=order.client_order_id, trading_pair=order.trading_pair, amount=order.amount,
                 trade_type=order.trade_type, order_type=order.order_type, price=order.price, **kwargs)
         except VestOrderUnconfirmed as unsure:
             self.logger().warning(f"{unsure} The order stays pending; the status poll looks it up by nonce.")
-            placed = self.order_journal.get(self._nonce_of(order.client_order_id)) \
-                if self.order_journal is not None else None
+            placed = self._placed(self._nonce_of(order.client_order_id))
             if placed is not None:
                 self._poll_once_unreachable(placed.signed_until_ms)
             return None
@@ -553,8 +508,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         sent: List[OrderAction] = []
 
         def stamp(now_ms: int, nonce: int) -> OrderAction:
-            """The journal maps each nonce the order is signed with to its client id; a nonce Vest refused (rate,
-            1023) is marked finished: no order exists under it."""
+            """Journaled under each nonce it is signed with; a nonce Vest refused (rate, 1023) is finished."""
             action = OrderAction(
                 time=now_ms, nonce=nonce, symbol=market.symbol, is_buy=is_buy,
                 order_type=CONSTANTS.ORDER_TYPE_MARKET if is_market else CONSTANTS.ORDER_TYPE_LIMIT,
@@ -578,11 +532,11 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             raise
         except Exception as error:
             nonce = sent[-1].nonce if sent else self._nonce_of(order_id)
-            if _is_definite_rejection(error):
+            # Vest's answer proves the order was refused; a transport error or a 5xx proves nothing.
+            if isinstance(error, VestAPIError) and (error.http_status is None or error.http_status < 500):
                 self._journal_finished(nonce)
                 raise
-            # The order may have reached Vest even though its answer did not reach us: look it up by nonce
-            # rather than failing it (which would orphan it) or resending it (which would duplicate it).
+            # It may have reached Vest: looked up by nonce, not failed (orphaned) or resent (duplicated).
             exchange_order_id = await self._find_order_id_by_nonce(nonce)
             if exchange_order_id is None:
                 raise VestOrderUnconfirmed(f"No answer from Vest to order {order_id} ({error!r}), and no order with "
@@ -597,14 +551,16 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         nonce = self.order_journal.nonce_of(client_order_id) if self.order_journal is not None else None
         return nonce if nonce is not None else nonce_of_client_order_id(client_order_id)
 
+    def _placed(self, nonce: Optional[int]) -> Optional[PlacedOrder]:
+        return self.order_journal.get(nonce) if self.order_journal is not None else None
+
     def _client_order_id_of(self, nonce: int) -> str:
-        placed = self.order_journal.get(nonce) if self.order_journal is not None else None
+        placed = self._placed(nonce)
         return placed.client_order_id if placed is not None else client_order_id_for_nonce(nonce)
 
     @property
     def order_journal(self) -> Optional[OrderJournal]:
-        """The record of this bot's signed orders, in Hummingbot's data folder, opened on first use; none without a
-        signing key (nothing can be signed)."""
+        """This bot's signed orders, in Hummingbot's data folder; none without a signing key (nothing is signed)."""
         if self._order_journal is None and self._auth.signer_address is not None:
             path = Path(data_path()) / f"vest_perpetual_orders_{self._domain}_{self._auth.signer_address}.jsonl"
             self._order_journal = OrderJournal(path, self.logger(), clock=self._time)
@@ -616,8 +572,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     def _on_order_failure(self, order_id: str, trading_pair: str, amount: Decimal, trade_type: TradeType,
                           order_type: OrderType, price: Optional[Decimal], exception: Exception, **kwargs):
-        """Vest's refusals are shown with Vest's code and name (and what to do, when known) where the user looks,
-        instead of Hummingbot's generic "Check API key and network connection"."""
+        """Vest's refusals show Vest's code, name and hint instead of Hummingbot's "Check API key and network"."""
         if not isinstance(exception, VestAPIError):
             return super()._on_order_failure(order_id=order_id, trading_pair=trading_pair, amount=amount,
                                              trade_type=trade_type, order_type=order_type, price=price,
@@ -633,8 +588,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             new_state=OrderState.FAILED, misc_updates={"error_type": exception.name, "error_message": str(exception)}))
 
     def _market_order_worst_price(self, trading_pair: str, is_buy: bool) -> Decimal:
-        """§3.6/§6.2: a MARKET order signs a worst price: mark x (1 ± slippage cap); Vest rejects worse fills
-        with 3001."""
+        """§3.6/§6.2: a MARKET order signs a worst price, mark x (1 ± slippage cap); Vest rejects worse with 3001."""
         if trading_pair in self._perpetual_trading.funding_info:
             reference = self.get_funding_info(trading_pair).mark_price
         else:
@@ -658,7 +612,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     async def _place_cancel(self, order_id: str, tracked_order: InFlightOrder) -> bool:
         """True once Vest answers the documented `{"id": …}` (§3.7). Any other answer proves nothing: the order's
-        state is read instead and applied, and the cancel counts as failed while Vest still shows it open."""
+        state is read and applied instead, and the cancel fails while Vest still shows it open."""
         exchange_order_id = await tracked_order.get_exchange_order_id()
         try:
             parse_order_id(await self._send_signed(CONSTANTS.CANCEL_ORDER_PATH_URL, lambda now_ms, nonce: CancelAction(
@@ -667,9 +621,13 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         except VestAPIError as error:
             if error.code != CONSTANTS.ERROR_ORDER_NOT_FOUND:
                 raise
-            # 3017: already filled or cancelled. Fetch the final state rather than guess it, and apply it. Our
-            # request cancelled nothing, so no PENDING_CANCEL follows (it would overwrite the final state).
-            await self._refresh_order(tracked_order, not_found_error=error)
+            # 3017: already filled or cancelled. The final state is read, not guessed; our request cancelled
+            # nothing, so no PENDING_CANCEL follows (it would overwrite the final state).
+            try:
+                order = await self._fetch_tracked_order(tracked_order)
+            except VestAPIError:
+                raise error
+            self._apply_order(tracked_order, order)
             return False
         except VestMessageError as error:
             order = await self._fetch_tracked_order(tracked_order)
@@ -680,11 +638,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             return False
 
     async def cancel_all(self, timeout_seconds: float) -> List[CancellationResult]:
-        """Every open order cancelled within `timeout_seconds` (Hummingbot gives a stopping bot 20 s), each reported
-        as it really ended. Hummingbot's version drops every result when its timeout hits; here results count as they
-        arrive, orders with an exchange id are sent first (the rest wait for theirs), and the orders still unsure
-        when the cancels' share of the time is up are read back from Vest in batches (§3.8): an order Vest shows
-        cancelled or filled is no longer open, which is what a stop needs."""
+        """Each order reported as it really ended: Hummingbot's version drops every result when its timeout hits
+        (a stopping bot has 20 s). Orders with an exchange id go first; those still unsure when the cancels' share
+        of the time is up are read back in batches (§3.8): cancelled or filled on Vest, they are no longer open."""
         orders = sorted((order for order in self.in_flight_orders.values() if not order.is_done),
                         key=lambda order: order.exchange_order_id is None)
         read_back_seconds = min(CONSTANTS.CANCEL_ALL_READ_BACK_SECONDS, timeout_seconds / 4)
@@ -709,9 +665,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return [CancellationResult(order.client_order_id, order.client_order_id not in still_open) for order in orders]
 
     async def _read_back(self, orders: List[InFlightOrder], ended: Set[str]):
-        """The current rows of `orders` that have an exchange id, a batch per request, applied as they come; the
-        client ids of those Vest shows cancelled, filled or rejected go to `ended` (Hummingbot's tracker applies
-        the new states a moment later)."""
+        """Applies the rows of `orders`; those Vest shows final go to `ended` now, before the tracker applies them."""
         by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
         for _, result in await self._fetch_in_batches(list(by_exchange_id)):
             if isinstance(result, Exception):
@@ -724,32 +678,20 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                     if row.state in _FINAL_STATES:
                         ended.add(tracked_order.client_order_id)
 
-    async def _refresh_order(self, tracked_order: InFlightOrder, not_found_error: Exception):
-        try:
-            order = await self._fetch_tracked_order(tracked_order)
-        except VestAPIError:
-            raise not_found_error
-        self._apply_order(tracked_order, order)
-
     async def _fetch_orders(self, params: Dict[str, Any]) -> List[VestOrder]:
-        """Orders matching `params` (§3.8). A row that cannot be read is logged once, with its id, and left out:
-        the rest of the answer still applies, and its order is then looked up alone."""
+        """Orders matching `params` (§3.8). An unreadable row is left out (logged once): the rest still applies."""
         response = await self._api_get(path_url=CONSTANTS.ORDERS_PATH_URL, params={**params, "time": self._now_ms()},
                                        is_auth_required=True, limit_id=CONSTANTS.ORDERS_QUERY_LIMIT_ID)
         orders, rejected = parse_orders(response)
         self._unreadable_rows.difference_update(order.order_id for order in orders)
         for order_id, reason in rejected:
-            text = f"Skipping an unreadable row of GET /orders (order {order_id}): {reason}"
-            if order_id not in self._unreadable_rows:
-                self._unreadable_rows.add(order_id)
-                self.logger().warning(text)
-            else:
-                self.logger().debug(text)
+            log = self.logger().debug if order_id in self._unreadable_rows else self.logger().warning
+            self._unreadable_rows.add(order_id)
+            log(f"Skipping an unreadable row of GET /orders (order {order_id}): {reason}")
         return orders
 
     async def _fetch_in_batches(self, exchange_order_ids: List[str]) -> List[Tuple[List[str], Any]]:
-        """One `GET /orders?id=a,b,…` per ORDER_STATUS_BATCH_SIZE ids, all at once (§3.8): each batch with its rows,
-        or the error its request met."""
+        """One `GET /orders?id=a,b,…` per ORDER_STATUS_BATCH_SIZE ids, all at once (§3.8): rows or error per batch."""
         size = CONSTANTS.ORDER_STATUS_BATCH_SIZE
         batches = [exchange_order_ids[start:start + size] for start in range(0, len(exchange_order_ids), size)]
         results = await safe_gather(*(self._fetch_orders({"id": ",".join(batch)}) for batch in batches),
@@ -773,12 +715,10 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         raise _unknown_to_vest(tracked_order)
 
     async def _update_order_status(self):
-        """One `GET /orders?id=a,b,…` per batch (§3.8) rather than Hummingbot's two requests per order: after a
-        private-stream gap with 150 open orders that is 3 requests, not 300 through a 10/s limit. Each row gives
-        the fill and the state together. As in Hummingbot's version, every fillable order (active, recently done,
-        lost) gets its fill and only the active ones their state (the lost-order loop owns the rest); orders fully
-        filled are left out, nothing more can happen to them. Orders whose creation answer was lost have no id yet,
-        and orders whose row could not be read are left out of a batch: both are looked up one by one."""
+        """Batched `GET /orders?id=a,b,…` (§3.8), not Hummingbot's two requests per order: 150 open orders after a
+        stream gap take 3 requests, not 300 through a 10/s limit. As in Hummingbot, every fillable order gets its
+        fill and only active ones their state; fully filled ones are left out. Orders without an id yet, or whose
+        row was unreadable, are looked up one by one."""
         active = self._order_tracker.active_orders
         orders = [order for order in self._order_tracker.all_fillable_orders.values() if not order.is_filled]
         by_exchange_id = {order.exchange_order_id: order for order in orders if order.exchange_order_id}
@@ -796,8 +736,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                     self._apply_polled_order(tracked_order, rows[exchange_order_id],
                                              with_state=tracked_order.client_order_id in active)
                 elif len(batch) > 1 or exchange_order_id in self._unreadable_rows:
-                    # Unreadable, or a venue answering an id list with less than asked (§3.8 documents lists):
-                    # the order is asked alone rather than counted as unknown (and later failed).
+                    # Unreadable, or left out of a list's answer (§3.8): asked alone, not counted as unknown.
                     singles.append(tracked_order)
                 elif tracked_order.client_order_id in active:
                     await self._handle_update_error_for_active_order(tracked_order, _unknown_to_vest(tracked_order))
@@ -814,7 +753,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         except VestMessageError as error:
             self.logger().debug(f"The state of order {tracked_order.client_order_id} is unknown for now: {error}")
         except Exception as error:
-            if tracked_order.exchange_order_id is None and _is_not_found(error):
+            if tracked_order.exchange_order_id is None and self._is_order_not_found_during_status_update_error(error):
                 self._fail_if_unreachable(tracked_order)
             elif is_active:
                 await self._handle_update_error_for_active_order(tracked_order, error)
@@ -825,7 +764,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         """An order whose answer was lost fails only once Vest can no longer book it: no order with its nonce
         exists and its signature (`time` + `recvWindow`, §4.9) expired, by Vest's clock, a margin ago."""
         nonce = self._nonce_of(tracked_order.client_order_id)
-        placed = self.order_journal.get(nonce) if self.order_journal is not None else None
+        placed = self._placed(nonce)
         signed_until_ms = placed.signed_until_ms if placed is not None else (nonce or 0) + CONSTANTS.RECV_WINDOW_MS
         if self._now_ms() < signed_until_ms + CONSTANTS.UNREACHABLE_ORDER_MARGIN_MS:
             self._poll_once_unreachable(signed_until_ms)  # look again the moment it can be given up
@@ -859,8 +798,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return [trade_update] if trade_update is not None else []
 
     def _fill_trade_update(self, tracked_order: InFlightOrder, order: VestOrder) -> Optional[TradeUpdate]:
-        """The execution this record proves beyond what the order has booked (cumulative truth, see
-        `VestOrder.fill_beyond`); a new one also records the funding it settled."""
+        """The execution this row proves beyond what the order booked (`VestOrder.fill_beyond`), with its funding."""
         booked_fees = sum((trade.fee.flat_fees[0].amount for trade in tracked_order.order_fills.values()
                            if trade.fee.flat_fees), Decimal(0))
         fill = order.fill_beyond(tracked_order.amount, tracked_order.executed_amount_base,
@@ -868,8 +806,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         if fill is None or fill.trade_id in tracked_order.order_fills:
             return None
         self._record_funding_settlement(tracked_order.trading_pair, fill)
-        # The order's own position action; for an order tracked without one (NIL, e.g. restored), Vest's
-        # `reduceOnly` tells whether the fill could only close.
+        # The order's own position action, else (NIL, e.g. restored) Vest's `reduceOnly` tells if it could only close.
         position_action = getattr(tracked_order, "position", PositionAction.NIL)
         if position_action not in (PositionAction.OPEN, PositionAction.CLOSE):
             position_action = PositionAction.CLOSE if order.reduce_only else PositionAction.OPEN
@@ -893,9 +830,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                            exchange_order_id=order.order_id, misc_updates=misc_updates)
 
     def _apply_order(self, tracked_order: InFlightOrder, order: VestOrder):
-        """Fill first, then state, so Hummingbot sees OrderFilled before OrderCompleted. A record that changes
-        neither the state nor the exchange id (the NEW event of an order its POST answer already opened, a poll of a
-        resting order) would be a no-op for Hummingbot's tracker: it is not queued as a task at all."""
+        """Fill first, so Hummingbot sees OrderFilled before OrderCompleted. A row that changes neither state nor
+        exchange id (a NEW event after the POST answer, a poll of a resting order) is not queued: a no-op there."""
         self._apply_fill(tracked_order, order)
         nonce = self._nonce_of(tracked_order.client_order_id)
         if self.order_journal is not None and nonce is not None:
@@ -940,18 +876,16 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                 self.logger().exception("Unexpected error in user stream listener loop.")
 
     def _get_poll_interval(self, timestamp: float) -> float:
-        """Hummingbot's, but orders are polled every SHORT_POLL_INTERVAL as soon as the private stream has carried
-        no event for PRIVATE_STREAM_SILENCE_SECONDS while orders are open (not after Hummingbot's minute): a stream
-        can stay open, answering PINGs, and carry nothing."""
+        """Short while orders are open and the private stream carried no event for PRIVATE_STREAM_SILENCE_SECONDS,
+        not Hummingbot's minute: a stream can stay open, answering PINGs, and carry nothing."""
         silent_for = timestamp - self._user_stream_tracker.last_recv_time
         if self._order_tracker.active_orders and silent_for > CONSTANTS.PRIVATE_STREAM_SILENCE_SECONDS:
             return self.SHORT_POLL_INTERVAL
         return super()._get_poll_interval(timestamp)
 
     def _note_update_missed_by_the_stream(self, tracked_order: InFlightOrder):
-        """A poll found a change of `tracked_order` that the private stream never delivered. With the stream
-        silent for PRIVATE_STREAM_SILENCE_SECONDS (not an event still on its way) the connection is broken
-        although open: it starts again, and the reconnection polls for the gap (§5.4)."""
+        """A poll found a change the private stream never delivered: silent for PRIVATE_STREAM_SILENCE_SECONDS (not
+        an event still on its way), the open connection is broken, so it starts again and polls for the gap (§5.4)."""
         silent_for = self._time() - self._user_stream_tracker.last_recv_time
         if self._user_stream_tracker.last_recv_time and silent_for > CONSTANTS.PRIVATE_STREAM_SILENCE_SECONDS:
             safe_ensure_future(self._user_stream_tracker.data_source.reconnect(
@@ -966,14 +900,12 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         tracked_order = self._tracked_order_of(order) or self._reattach(order)
         if tracked_order is not None:
             if order.state in (OrderState.CANCELED, OrderState.FAILED) and tracked_order.executed_amount_base > 0:
-                # Part filled, then finished: Vest's short final event carries no fills (§5.4), so parts whose events
-                # were lost would never be reported. The order's row is read first.
+                # Vest's short final event carries no fills (§5.4): the row is read first, so no lost part goes unseen.
                 safe_ensure_future(self._apply_final_event_after_row(tracked_order, order))
             else:
                 self._apply_order(tracked_order, order)
             return
-        # Another client on the account, Vest's web interface, a liquidation or a TP/SL child: not ours to report,
-        # but positions and balances move with its fills.
+        # Another client, Vest's web interface, a liquidation, a TP/SL child: not ours, but its fills move the account.
         if order.order_type == CONSTANTS.ORDER_TYPE_LIQUIDATION:
             self.logger().warning(f"Vest liquidated a position: order {order.order_id} ({order.symbol}, "
                                   f"{order.status}).")
@@ -995,8 +927,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         self._apply_order(tracked_order, order)
 
     def _tracked_order_of(self, order: VestOrder) -> Optional[InFlightOrder]:
-        """By nonce (the client id's suffix), else by exchange id: partial events still carry both (§5.4). The
-        direct look-ups come first: the tracker's merged views copy every active and cached order on each read."""
+        """By nonce, else by exchange id (§5.4); direct look-ups first, as the tracker's merged views copy on read."""
         tracker = self._order_tracker
         if order.nonce is not None:
             client_order_id = self._client_order_id_of(order.nonce)
@@ -1007,10 +938,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return tracker.all_fillable_orders_by_exchange_order_id.get(order.order_id)
 
     def _reattach(self, order: VestOrder) -> Optional[InFlightOrder]:
-        """An order of this bot (its nonce is in the journal) that Hummingbot no longer tracks, because it was
-        placed before a restart or given up as unreachable: tracked again under its own client id, so its state
-        and fills are reported. Orders Vest finished before are not taken back: their events are repeats."""
-        placed = self.order_journal.get(order.nonce) if self.order_journal is not None else None
+        """An order of this bot (its nonce is journaled) no longer tracked, placed before a restart or given up as
+        unreachable: tracked again so its state and fills are reported. Orders Vest finished are not: repeats."""
+        placed = self._placed(order.nonce)
         if placed is None or placed.outcome == "venue":
             return None
         self.order_journal.reopen(placed.nonce)
@@ -1021,11 +951,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     # --------------------------------------------------------------------------------------------- reconciliation
     def _reconcile_with_venue(self, at_start_up: bool):
-        """At start-up and after a private-stream gap. Orders this bot signed that Hummingbot does not track (a crash
-        between signing and the answer, a restart) are tracked again, to be resolved by the poll that starts now;
-        they are cancelled if Vest shows them open, and so are, at start-up, the orders of an earlier run that
-        Hummingbot restored from its database: the strategy now running did not place them. Then the account's open
-        orders are reviewed (§3.13)."""
+        """At start-up and after a stream gap (§3.13): journaled orders Hummingbot does not track (a crash, a
+        restart) are tracked again for the poll to resolve, and cancelled if open on Vest, as are, at start-up,
+        orders Hummingbot restored from its database: the running strategy did not place them."""
         journal = self.order_journal
         for placed in journal.unfinished() if journal is not None else []:
             tracked = self._order_tracker.fetch_order(placed.client_order_id) is not None
@@ -1039,8 +967,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         safe_ensure_future(self._review_open_orders())
 
     def _poll_once_unreachable(self, signed_until_ms: int):
-        """A poll the moment an order without Vest's id can be given up (§3.13), rather than at the next poll, which
-        can be 120 s away while the private stream is healthy."""
+        """A poll the moment an order without Vest's id can be given up (§3.13), not 120 s later."""
         delay_ms = signed_until_ms + CONSTANTS.UNREACHABLE_ORDER_MARGIN_MS - self._now_ms()
         # Hummingbot replaces the notifier after each poll: the one current when the time comes is set.
         asyncio.get_running_loop().call_later(max(delay_ms, 0) * 1e-3, lambda: self._poll_notifier.set())
@@ -1069,8 +996,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         await safe_gather(self._update_account(reuse_clock_sample=True), self._update_order_status())
 
     async def _update_balances(self):
-        """Hummingbot's `connect` and `balance` check credentials with this call on a non-trading instance: there,
-        the first call also verifies the signing key, so a wrong key fails `connect` instead of every order."""
+        """`connect` and `balance` check credentials through this call: a non-trading instance also verifies the
+        signing key, so a wrong key fails `connect` instead of every order."""
         if not (self.is_trading_required or self._signing_key_verified):
             await self._verify_signing_key()
         await self._update_account()
@@ -1084,13 +1011,11 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             await self._send_signed(CONSTANTS.CANCEL_ORDER_PATH_URL, lambda now_ms, nonce: CancelAction(
                 time=now_ms, nonce=nonce, order_id=CONSTANTS.NO_SUCH_ORDER_ID), time_in_query=True)
         except VestAPIError as error:
-            if error.code == CONSTANTS.ERROR_ORDER_NOT_FOUND:
-                self._signing_key_verified = True
-                return
-            hint = CONSTANTS.ERROR_HINTS.get(error.code)
-            raise VestAPIError(error.code, f"{error.message}. {hint}" if hint else error.message,
-                               error.http_status) from None
-        self._signing_key_verified = True  # an answer without error: Vest accepted the signature
+            if error.code != CONSTANTS.ERROR_ORDER_NOT_FOUND:
+                hint = CONSTANTS.ERROR_HINTS.get(error.code)
+                raise VestAPIError(error.code, f"{error.message}. {hint}" if hint else error.message,
+                                   error.http_status) from None
+        self._signing_key_verified = True  # 3017 or no error: Vest accepted the signature
 
     async def _update_positions(self):
         await self._update_account()
@@ -1101,9 +1026,8 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return parse_account(response)
 
     async def _update_account(self, reuse_clock_sample: bool = False):
-        """Balances, positions and leverage all come from `GET /account` (§3.3); Vest pushes none of them. The
-        status poll applies the answer it has just read for its clock sample, if fresh, instead of reading twice;
-        a refresh after a fill always reads anew."""
+        """Balances, positions and leverage come from `GET /account` (§3.3), never pushed; the status poll reuses
+        its fresh clock sample's answer instead of reading twice."""
         sampled, self._clock_sample_account = self._clock_sample_account, None
         if reuse_clock_sample and sampled is not None and \
                 time.monotonic() - sampled[0] <= CONSTANTS.ACCOUNT_REUSE_SECONDS:
@@ -1112,9 +1036,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             account = await self._fetch_account()
         self._account_balances = {CONSTANTS.COLLATERAL_TOKEN: account.total_balance}
         self._account_available_balances = {CONSTANTS.COLLATERAL_TOKEN: account.available_balance}
-        symbol_map = {}
-        if account.positions or account.leverages:
-            symbol_map = await self.trading_pair_symbol_map()
+        symbol_map = await self.trading_pair_symbol_map() if account.positions or account.leverages else {}
         if account.positions is not None:  # an answer without the field says nothing about positions
             self._apply_positions(account, symbol_map)
         for symbol, leverage in account.leverages.items():
@@ -1144,8 +1066,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             self._perpetual_trading.remove_position(key)  # positions Vest stopped reporting are gone
 
     def _schedule_account_refresh(self):
-        """One account refresh at a time after fills and transfers, however many events arrive, and one more when
-        asked while a read is under way: that read may have left before Vest applied the newest fill."""
+        """One refresh at a time, and one more if asked meanwhile: that read may predate the newest fill."""
         if self._account_refresh_task is None or self._account_refresh_task.done():
             self._account_refresh_task = safe_ensure_future(self._refresh_account())
         else:
@@ -1165,8 +1086,7 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     async def _set_trading_pair_leverage(self, trading_pair: str, leverage: int) -> Tuple[bool, str]:
         symbol = await self.exchange_symbol_associated_to_pair(trading_pair)
-        # §3.5: Vest's docs list `time`, `symbol`, `value` as "Parameters" (their word for a query string) and
-        # clients send a JSON body: both are sent, so either reading is served.
+        # §3.5: Vest's docs call these "Parameters" (a query string) and clients send a JSON body: both are sent.
         parameters = {"time": self._now_ms(), "symbol": symbol, "value": int(leverage)}
         try:
             response = await self._api_post(path_url=CONSTANTS.LEVERAGE_PATH_URL, is_auth_required=True,
@@ -1182,10 +1102,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return value == int(leverage), "" if value == int(leverage) else f"Vest set leverage {value}"
 
     async def _fetch_last_fee_payment(self, trading_pair: str) -> Tuple[float, Decimal, Decimal]:
-        """Vest has no funding-payment endpoint (§6.3): funding settles into filled orders' `settledFunding`. The
-        settlements of fills seen since the last poll are handed over as one payment, stamped with the newest fill's
-        time, or just after the payment handed over before (a late fill of an old order), so Hummingbot reports it.
-        With none, the payment handed over last is repeated, which Hummingbot does not report twice."""
+        """No funding-payment endpoint (§6.3): fills' `settledFunding` since the last poll make one payment, stamped
+        with the newest fill's time but after the last payment (a late fill), so Hummingbot reports it. With none,
+        the last payment is repeated, which Hummingbot does not report twice."""
         payment = self._unreported_funding.pop(trading_pair, None)
         if payment is not None:
             timestamp, rate, amount = payment
@@ -1204,10 +1123,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                                       amount + fill.settled_funding)
 
 
-def _symbol_map(markets: Iterable[VestMarket]) -> bidict:
-    return utils.build_symbol_map({"symbol": m.symbol, "base": m.base, "quote": m.quote} for m in markets)
-
-
 class VestOrderUnconfirmed(Exception):
     """An order Vest may or may not have booked: its answer was lost and a look-up by nonce found nothing yet."""
 
@@ -1219,28 +1134,7 @@ def _unknown_to_vest(tracked_order: InFlightOrder) -> VestAPIError:
 
 def _secret_text(value: Any) -> str:
     """Config values arrive as plain strings from Hummingbot, or as SecretStr from a config map."""
-    if value is None:
-        return ""
-    return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-
-
-def _json_or_text(text: str) -> Any:
-    return json.loads(text) if text else None
-
-
-def _error_of(payload: Any, http_status: int) -> Optional[VestAPIError]:
-    if isinstance(payload, list):
-        return None if http_status < 400 else parse_error_envelope(payload, http_status)
-    return parse_error_envelope(payload, http_status)
-
-
-def _is_not_found(error: Exception) -> bool:
-    return isinstance(error, VestAPIError) and error.code == CONSTANTS.ERROR_ORDER_NOT_FOUND
-
-
-def _is_rate_limited(error: VestAPIError) -> bool:
-    """HTTP 429, or Vest's 1003 TOO_MANY_REQUESTS (the docs' example body also says code 429, §6.5)."""
-    return error.http_status == 429 or error.code in CONSTANTS.RATE_LIMITED_CODES
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else "" if value is None else str(value)
 
 
 def _retry_after(response: RESTResponse) -> Optional[float]:
@@ -1249,8 +1143,3 @@ def _retry_after(response: RESTResponse) -> Optional[float]:
         return max(float(response.headers.get("Retry-After")), 0.0)
     except (TypeError, ValueError):
         return None
-
-
-def _is_definite_rejection(error: Exception) -> bool:
-    """A Vest answer that proves the order was not accepted; transport errors and 5xx prove nothing."""
-    return isinstance(error, VestAPIError) and (error.http_status is None or error.http_status < 500)
