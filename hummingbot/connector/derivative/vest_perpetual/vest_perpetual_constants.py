@@ -1,8 +1,5 @@
-"""Every URL, path, enum string, error code, close code and timing of the Vest API the connector uses.
-
-Section numbers refer to the project's protocol notes (docs/vest-protocol.md), which cite Vest's API docs
-(https://docs.vestmarkets.com/vest-api). This module holds data only.
-"""
+"""Every URL, path, enum string, error code and timing of the Vest API the connector uses (data only). Section
+numbers refer to docs/vest-protocol.md, which cites Vest's API docs (https://docs.vestmarkets.com/vest-api)."""
 from typing import Dict
 
 from hummingbot.core.api_throttler.data_types import LinkedLimitWeightPair, RateLimit
@@ -20,8 +17,8 @@ WS_URLS: Dict[str, str] = {
     DOMAIN: "wss://ws-prod.hz.vestmarkets.com/ws-api",
     TESTNET_DOMAIN: "wss://ws-dev.hz.vestmarkets.com/ws-api",
 }
-# Point one domain at another venue (e.g. a local Vest simulator) without editing code: signed orders and the API
-# key then go there, so the override is named in the log at start, and plain http/ws is refused but to loopback.
+# Point a domain at another venue (e.g. a simulator): signed orders and the API key go there, so the override is
+# logged at start, and plain http/ws is refused but to loopback.
 REST_URL_ENV_VAR = "VEST_PERPETUAL_REST_URL"
 WS_URL_ENV_VAR = "VEST_PERPETUAL_WS_URL"
 TESTNET_REST_URL_ENV_VAR = "VEST_PERPETUAL_TESTNET_REST_URL"
@@ -55,8 +52,7 @@ ORDERS_PATH_URL = "/orders"
 CANCEL_ORDER_PATH_URL = "/orders/cancel"
 
 DEPTH_LIMIT = 100  # §2.7: the most levels `GET /depth` returns
-# §3.8: `id` takes a comma-separated list. One status poll reads this many orders per request, which keeps the URL
-# short (50 x 66-character ids ~ 3.3 kB) while a poll over hundreds of orders stays a handful of requests.
+# §3.8: `id` takes a list; 50 ids keep the URL short (~3.3 kB) and a poll of hundreds of orders a few requests.
 ORDER_STATUS_BATCH_SIZE = 50
 # `cancel_all` keeps this much of its timeout (at most a quarter) to read back the orders whose cancel is unsure.
 CANCEL_ALL_READ_BACK_SECONDS = 2.0
@@ -64,10 +60,9 @@ CANCEL_ALL_READ_BACK_SECONDS = 2.0
 # §3.6: Vest has no client order id; ours is this prefix followed by the order's nonce.
 CLIENT_ORDER_ID_PREFIX = "vest-"
 CLIENT_ORDER_ID_MAX_LENGTH = 32
-# An order whose POST answer was lost is looked up by nonce this many times, with doubling delays; if it is still
-# missing, the status poll goes on looking. It fails only once its signature (`time` + `recvWindow`) expired this
-# long ago by Vest's clock as we estimate it, so that Vest can no longer book it: the margin covers the error of
-# the clock offset sampled from `GET /account` (§2.8) and a request still in flight.
+# An order whose POST answer was lost is looked up by nonce this many times, with doubling delays, then by the
+# status poll. It fails once its signature (`time` + `recvWindow`) expired this margin ago by our estimate of Vest's
+# clock: the margin covers the error of the offset sampled from `GET /account` (§2.8) and a request in flight.
 ORDER_LOOKUP_ATTEMPTS = 4
 ORDER_LOOKUP_INITIAL_DELAY = 0.5
 UNREACHABLE_ORDER_MARGIN_MS = 5_000
@@ -76,18 +71,15 @@ FUNDING_PAYMENT_POLL_INTERVAL = 120
 
 # §4.9: Vest discards a signed request once its clock passes time + recvWindow.
 RECV_WINDOW_MS = 10_000
-# No request waits longer than this for its answer (aiohttp's default is 5 minutes): an order's then goes to the
-# look-up by nonce, a poll's to the next poll.
+# No request waits longer for its answer (aiohttp's default is 5 minutes): an order's then goes to the look-up by nonce.
 REQUEST_TIMEOUT_SECONDS = 10.0
-# §6.5: a signed request refused for rate (429 / 1003) is sent again after `Retry-After`, or this long, at most this
-# many times, before it fails.
+# §6.5: a signed request refused for rate (429 / 1003) is sent again after `Retry-After`, or this long, this many times.
 RATE_LIMITED_DELAY = 1.0
 RATE_LIMITED_RETRIES = 5
 # §6.3: funding accrues continuously and is quoted per hour; "next funding" is the top of the next hour.
 FUNDING_RATE_INTERVAL_SECONDS = 3600
 
-# §3.11: a listen key lives 60 min from its last POST/PUT; it is extended twice as often as needed. A failed PUT is
-# retried every LISTEN_KEY_RETRY_DELAY until the key has only LISTEN_KEY_EXPIRY_MARGIN_SECONDS left.
+# §3.11: a listen key lives 60 min from its last POST/PUT, extended twice as often; a failed PUT is retried.
 LISTEN_KEY_LIFETIME_SECONDS = 60 * 60
 LISTEN_KEY_KEEP_ALIVE_INTERVAL = 30 * 60
 LISTEN_KEY_RETRY_DELAY = 5.0
@@ -97,18 +89,17 @@ LISTEN_KEY_EXPIRY_MARGIN_SECONDS = 60.0
 # CLOCK_SAMPLE_ATTEMPTS times in a row (an error of 1 s at most: a tenth of the signing window).
 CLOCK_SAMPLE_MAX_ROUND_TRIP_SECONDS = 2.0
 CLOCK_SAMPLE_ATTEMPTS = 3
-# §3.3: the status poll samples the clock from `GET /account` and applies the same answer to balances and
-# positions; an answer older than this is read again.
+# §3.3: the status poll applies its clock sample's `GET /account` to balances and positions unless older than this.
 ACCOUNT_REUSE_SECONDS = 1.0
 
 # §5.2: clients PING every 20-30 s; no server idle timeout is documented.
 WS_PING_INTERVAL = 25.0
 WS_HEARTBEAT_INTERVAL = 30.0
-# No channel message for this long (the `tickers` push alone carries every market, §5.3): the public connection is
-# ended and opened again, and the connector is not ready meanwhile. Well over any push interval seen (about 1 s).
+# No channel message for this long (`tickers` alone carries every market, §5.3): the public connection is opened
+# again, and the connector is not ready meanwhile. Well over any push interval seen (about 1 s).
 PUBLIC_STREAM_SILENCE_SECONDS = 15.0
-# No `account_private` event for this long while orders are open: orders are polled every SHORT_POLL_INTERVAL, and
-# a poll that finds an update the stream never delivered makes the private connection start again.
+# No `account_private` event for this long with orders open: polled every SHORT_POLL_INTERVAL, and a poll finding
+# an update the stream never delivered restarts the private connection.
 PRIVATE_STREAM_SILENCE_SECONDS = 10.0
 WS_RECONNECT_DELAY_INITIAL = 1.0
 WS_RECONNECT_DELAY_MAX = 30.0
@@ -225,15 +216,15 @@ RATE_LIMITED_CODES = frozenset({1003, 429})
 # Request-time errors that a fresh clock offset can cure: ORDER_EXPIRED, BAD_RECV_WINDOW.
 TIME_SYNC_ERROR_CODES = frozenset({1132, 1131})
 
-# §6.5: Vest publishes no rate limits, and a 429 / 1003 answer is waited out and the request sent again (see
-# RATE_LIMITED_DELAY), so a guess too high costs a pause, while a guess too low slows every user for nothing.
-# Every request also counts against one pool, so a burst of several kinds stays under what one account can
-# plausibly send. Reading orders (`GET /orders`) has its own budget, so a status poll never delays a placement.
+# §6.5: Vest publishes no rate limits, and a 429 / 1003 answer is waited out (RATE_LIMITED_DELAY), so a guess too
+# high costs a pause, while one too low slows every user for nothing. Every request also counts against one pool,
+# so a burst of several kinds stays under what one account can plausibly send. `GET /orders` has its own budget,
+# so a status poll never delays a placement.
 ALL_ENDPOINTS_LIMIT_ID = "vest_all_endpoints"
 ORDERS_QUERY_LIMIT_ID = "GET /orders"
-# The only pooled figure an open-source Vest client states is 1,200 per minute: 20/s on average. Kept as 30 per
-# second, not 1,200 per minute: Hummingbot's throttler rescans every request of the window on each check, and with
-# hundreds of requests waiting a minute-long window stalled the event loop for half a second.
+# The pool: an open-source Vest client states 1,200 per minute (20/s); kept as 30 per second, not per minute:
+# Hummingbot's throttler rescans every request of the window on each check, and with hundreds of requests waiting a
+# minute-long window stalled the event loop for half a second.
 ALL_ENDPOINTS_LIMIT = 30
 ALL_ENDPOINTS_INTERVAL = 1
 _REQUESTS_PER_SECOND = {

@@ -1,12 +1,8 @@
-"""The orders this bot has signed, kept in Hummingbot's data folder, so that no order of the bot can stay on Vest
-unknown to it: not after a lost answer, not after a crash between signing and the answer (docs/vest-protocol.md
-§3.13; §3.6: Vest has no client order id, our client id carries the signed nonce).
+"""The orders this bot has signed, in Hummingbot's data folder, so that none can stay on Vest unknown to it after a
+lost answer or a crash between signing and the answer (docs/vest-protocol.md §3.13, §3.6).
 
-One JSON line per fact, flushed before the order is sent: placed (with what the order is), Vest's id once known,
-finished once Vest confirmed a final state or the order can no longer reach Vest. A process killed at any point
-leaves every signed order here; a line cut short by the kill is skipped when the journal is read back. Finished
-orders are dropped when the journal is opened again after RETENTION_SECONDS.
-"""
+One JSON line per fact (placed, Vest's id, finished), flushed before the order is sent: a process killed at any
+point leaves every signed order here, and a line cut short by the kill is skipped when read back."""
 import json
 import logging
 import os
@@ -48,7 +44,7 @@ class OrderJournal:
         self._read()
 
     def get(self, nonce: Optional[int]) -> Optional[PlacedOrder]:
-        return self._orders.get(nonce) if nonce is not None else None
+        return self._orders.get(nonce)
 
     def nonce_of(self, client_order_id: str) -> Optional[int]:
         return self._nonce_by_client_order_id.get(client_order_id)
@@ -89,7 +85,7 @@ class OrderJournal:
             self._file = None
 
     def _write(self, fact: dict):
-        """One line, flushed to the operating system: it survives the process being killed."""
+        """Flushed to the operating system: the line survives the process being killed."""
         if self._file is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self._path.open("a", encoding="utf-8")
@@ -118,7 +114,7 @@ class OrderJournal:
             order.finished_at, order.outcome = fact["finished_at"], fact["outcome"]
 
     def _compact(self):
-        """Rewrites the journal without the orders finished long ago (atomically: a kill leaves the old file)."""
+        """Drops the orders finished over RETENTION_SECONDS ago (atomically: a kill leaves the old file)."""
         horizon = self._clock() - RETENTION_SECONDS
         self._orders = {nonce: order for nonce, order in self._orders.items()
                         if order.finished_at is None or order.finished_at > horizon}

@@ -1,22 +1,15 @@
-"""Vest private stream: the listen key and the `account_private` WebSocket.
+"""Vest private stream: the listen key and the `account_private` WebSocket, as hooks of Hummingbot's
+`listen_for_user_stream`. Events are queued as decoded `{"channel", "data"}` messages (§5.4) for the derivative.
 
-Hummingbot's `listen_for_user_stream` runs the connection; this module provides its hooks. Events are queued as
-decoded, whole `{"channel": "account_private", "data": {"event": …, "args": …}}` messages (§5.4); the derivative
-parses them. Section numbers refer to docs/vest-protocol.md.
+Every (re)connection starts with `POST /account/listenKey` (§3.11), which extends the active key or issues a new
+one, so no connection reuses a dead key whatever closed the last (§5.1). A failed keep-alive PUT is retried while
+the key is valid, so an outage of that endpoint does not end a working stream.
 
-Listen key (§3.11): every (re)connection starts with `POST /account/listenKey`, which returns the active key
-extended by 60 min, or a new one when the old key expired or was never issued. A connection can therefore never
-reuse a dead key, whatever closed the previous one (a 4003/4004/4005 close, §5.1, or a close without a code).
-While connected, a PUT every LISTEN_KEY_KEEP_ALIVE_INTERVAL keeps the key alive. A PUT that fails is retried
-every LISTEN_KEY_RETRY_DELAY while the key is still valid, so an outage of the listen-key endpoint does not end a
-working stream; a 1125 answer, or a key about to expire, ends the connection, and the reconnection POSTs for a
-valid key. On `stop()` the key is deleted (best effort).
-
-Hummingbot polls orders often only while the stream seems quiet, judged by `last_recv_time`. PONGs prove the socket
-is open, not that events flow, so here `last_recv_time` is the time of the last `account_private` message (or of
-the subscription, for a new connection).
+`last_recv_time` is the last `account_private` message (or the subscription), not the last PONG: Hummingbot polls
+often only while the stream seems quiet, and PONGs prove the socket is open, not that events flow.
 """
 import asyncio
+import itertools
 from typing import TYPE_CHECKING, Any, Optional, Set
 
 from hummingbot.connector.derivative.vest_perpetual import (
@@ -71,8 +64,8 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
 
     # ------------------------------------------------------------------------------------------------ hooks
     async def _connected_websocket_assistant(self) -> WSAssistant:
-        """A listen key first (§3.11); the private URL carries it and the user's account group (§1.2). A
-        reconnection waits first (see `web_utils.ReconnectDelay`), so that a cancelled stream ends at once."""
+        """The private URL carries a listen key and the account group (§1.2, §3.11). The reconnection delay is slept
+        here, so that a cancelled stream ends at once."""
         delay = self._reconnect_delay.before_connecting(last_connection_was_healthy=self._received_message)
         if delay:
             self.logger().info(f"Reconnecting to the private websocket in {delay} s.")
@@ -86,8 +79,7 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
         return await web_utils.connected_ws_assistant(self._api_factory, url)
 
     async def _subscribe_channels(self, websocket_assistant: WSAssistant):
-        """§5.4: SUBSCRIBE `account_private`. Events of a gap are lost for good (no replay), so after a
-        reconnection the connector polls for them at once."""
+        """§5.4: events of a gap are lost for good (no replay), so after a reconnection the connector polls."""
         await self._requests.send(websocket_assistant, CONSTANTS.WS_SUBSCRIBE_METHOD,
                                   [CONSTANTS.WS_ACCOUNT_PRIVATE_CHANNEL])
         self.logger().info("Subscribed to the Vest account_private channel.")
@@ -101,16 +93,14 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
         await self._requests.send(websocket_assistant, CONSTANTS.WS_PING_METHOD, [])
 
     async def _process_websocket_messages(self, websocket_assistant: WSAssistant, queue: asyncio.Queue):
-        """Reads events while PINGs (§5.2) and listen-key keep-alives run; whichever ends first ends the
-        connection, and its error, if any, propagates."""
+        """Reads events while PINGs (§5.2) and listen-key keep-alives run; the first to end ends the connection."""
         await web_utils.run_until_first_ends(super()._process_websocket_messages(websocket_assistant, queue),
                                              self._requests.ping_periodically(websocket_assistant, self._sleep),
                                              self._keep_listen_key_alive())
 
     async def _process_event_message(self, event_message: Any, queue: asyncio.Queue):
-        """`account_private` messages go to the queue whole; PONG and acks are consumed (§5.2); each malformed
-        frame is logged in one warning line and skipped; another channel is warned about the first time, then
-        logged at debug level."""
+        """`account_private` messages are queued whole; PONG and acks are consumed (§5.2); malformed frames and
+        other channels are skipped with a warning (a channel's first message only)."""
         self._received_message = True
         try:
             push = parse_push(event_message)
@@ -144,14 +134,13 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
 
     # ------------------------------------------------------------------------------------------------ helpers
     async def _request_listen_key(self) -> str:
-        """`POST /account/listenKey` (§3.11): the active key extended by 60 min, or a new one."""
         response = await self._connector._api_post(path_url=CONSTANTS.LISTEN_KEY_PATH_URL, is_auth_required=True)
         listen_key = parse_listen_key(response)
         self._listen_key_valid_until = self._time() + CONSTANTS.LISTEN_KEY_LIFETIME_SECONDS
         return listen_key
 
     async def _keep_listen_key_alive(self):
-        """PUT every LISTEN_KEY_KEEP_ALIVE_INTERVAL; returns, which ends the connection, once the key must go."""
+        """Returns, which ends the connection, once the key must go (the reconnection POSTs for a valid one)."""
         while True:
             await self._sleep(CONSTANTS.LISTEN_KEY_KEEP_ALIVE_INTERVAL)
             if not await self._extend_listen_key():
@@ -159,9 +148,7 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
 
     async def _extend_listen_key(self) -> bool:
         """True once a PUT succeeds; False on 1125, or once the key is about to expire with every PUT failing."""
-        attempt = 0
-        while True:
-            attempt += 1
+        for attempt in itertools.count(1):
             try:
                 await self._connector._api_put(path_url=CONSTANTS.LISTEN_KEY_PATH_URL, is_auth_required=True)
                 self._listen_key_valid_until = self._time() + CONSTANTS.LISTEN_KEY_LIFETIME_SECONDS
