@@ -17,13 +17,9 @@ from hummingbot.core.data_type.trade_fee import TradeFeeSchema
 CENTRALIZED = True
 EXAMPLE_PAIR = "BTC-USDC"
 
-# §6.3: a flat 1 bp on every trade; Vest is taker-only, so there is no maker fee to earn (the maker rate only
-# applies if Hummingbot ever labels a fill as maker; Vest fills are always taker).
-DEFAULT_FEES = TradeFeeSchema(
-    maker_percent_fee_decimal=Decimal("0.0001"),
-    taker_percent_fee_decimal=Decimal("0.0001"),
-    buy_percent_fee_deducted_from_returns=True,
-)
+# §6.3: a flat 1 bp on every trade; Vest is taker-only, so the maker rate is the taker's.
+DEFAULT_FEES = TradeFeeSchema(maker_percent_fee_decimal=Decimal("0.0001"), taker_percent_fee_decimal=Decimal("0.0001"),
+                              buy_percent_fee_deducted_from_returns=True)
 
 _PRIVATE_KEY_PATTERN = re.compile(r"^(0x)?([0-9a-fA-F]{64})$")
 _SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # noqa: mock
@@ -93,8 +89,7 @@ def validate_signing_key(value: Any) -> str:
 
 
 def _slippage_setting():
-    """Not asked at `connect` (its default suits most); kept in conf/connectors/<name>.yml, where it can be edited,
-    and handed to the connector like the keys."""
+    """Not asked at `connect` (its default suits most); kept, and editable, in conf/connectors/<name>.yml."""
     return Field(default=DEFAULT_MARKET_ORDER_SLIPPAGE, json_schema_extra={
         "prompt": "Enter the MARKET order price cap, as a fraction of the mark price (0.02 = 2%)",
         "is_secure": False, "is_connect_key": True, "prompt_on_new": False})
@@ -103,6 +98,10 @@ def _slippage_setting():
 def _connect_key(prompt: str, secure: bool):
     return Field(default=..., json_schema_extra={
         "prompt": prompt, "is_secure": secure, "is_connect_key": True, "prompt_on_new": True})
+
+
+_VALIDATORS_BY_SUFFIX = {"_account_group": validate_account_group, "_signing_private_key": validate_signing_key,
+                         "_api_key": validate_api_key, "_market_order_slippage": validate_market_order_slippage}
 
 
 class _VestConfigMapBase(BaseConnectorConfigMap):
@@ -114,14 +113,9 @@ class _VestConfigMapBase(BaseConnectorConfigMap):
     @field_validator("*", mode="before")
     @classmethod
     def _validate_vest_field(cls, value, info: ValidationInfo):
-        if info.field_name.endswith("_account_group"):
-            return validate_account_group(value)
-        if info.field_name.endswith("_signing_private_key"):
-            return validate_signing_key(value)
-        if info.field_name.endswith("_api_key"):
-            return validate_api_key(value)
-        if info.field_name.endswith("_market_order_slippage"):
-            return validate_market_order_slippage(value)
+        for suffix, validate in _VALIDATORS_BY_SUFFIX.items():
+            if info.field_name.endswith(suffix):
+                return validate(value)
         return value
 
 
@@ -158,10 +152,8 @@ OTHER_DOMAINS_DEFAULT_FEES = {"vest_perpetual_testnet": DEFAULT_FEES}
 OTHER_DOMAINS_KEYS = {"vest_perpetual_testnet": VestPerpetualTestnetConfigMap.model_construct()}
 
 
-# -------------------------------------------------------------------------------------------------------------
-# Symbol <-> trading pair. Built from exchangeInfo `base`/`quote` (§6.4), never by parsing the symbol string, so
+# Symbol <-> trading pair, from exchangeInfo `base`/`quote` (§6.4), never by parsing the symbol string, so
 # `kBONK-PERP` -> `kBONK-USDC` and `AAPL-USD-PERP` -> `AAPL-<its quote>` come out right.
-# -------------------------------------------------------------------------------------------------------------
 def trading_pair_of(symbol_info: Mapping[str, Any]) -> str:
     return combine_to_hb_trading_pair(base=symbol_info["base"], quote=symbol_info["quote"])
 

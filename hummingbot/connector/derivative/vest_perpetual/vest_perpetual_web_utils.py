@@ -1,7 +1,5 @@
-"""URLs, the web-assistants factory, the throttler and the WebSocket plumbing both data sources share.
-
-No signing and no payload parsing live here. Section numbers refer to docs/vest-protocol.md.
-"""
+"""URLs, the web-assistants factory, the throttler and the WebSocket plumbing both data sources share; no signing,
+no payload parsing. Section numbers refer to docs/vest-protocol.md."""
 import asyncio
 import functools
 import itertools
@@ -46,18 +44,16 @@ class VestPerpetualRESTPreProcessor(RESTPreProcessorBase):
 
 
 def rest_base_url(domain: str = CONSTANTS.DOMAIN) -> str:
-    """The REST base for a domain, or that domain's override (e.g. `VEST_PERPETUAL_REST_URL` for a simulator)."""
     return url_override(domain, "rest") or CONSTANTS.REST_URLS[domain]
 
 
 def ws_base_url(domain: str = CONSTANTS.DOMAIN) -> str:
-    """The WebSocket base for a domain, or that domain's override (e.g. `VEST_PERPETUAL_WS_URL`)."""
     return url_override(domain, "ws") or CONSTANTS.WS_URLS[domain]
 
 
 def url_override(domain: str, kind: str) -> Optional[str]:
-    """The URL an environment variable sets for one domain's "rest" or "ws" base, or None. Signed orders and the
-    API key follow it, so it must be https/wss, or http/ws to this machine only; raises ValueError otherwise."""
+    """The base URL an environment variable sets for a domain's "rest" or "ws" (e.g. a simulator's). Signed orders
+    and the API key follow it, so it must be https/wss, or http/ws to this machine only; else ValueError."""
     name = CONSTANTS.URL_OVERRIDE_ENV_VARS[domain][kind]
     url = os.environ.get(name)
     return _checked_override(name, url) if url else None
@@ -77,16 +73,13 @@ def public_rest_url(path_url: str, domain: str = CONSTANTS.DOMAIN) -> str:
     return rest_base_url(domain) + path_url
 
 
-def private_rest_url(path_url: str, domain: str = CONSTANTS.DOMAIN) -> str:
-    return rest_base_url(domain) + path_url
+private_rest_url = public_rest_url  # one base for every request (§1.1)
 
 
 def _ws_url(domain: str, account_group: int, extra: Dict[str, Any]) -> str:
     """§1.2: Vest's docs spell the group parameter both `xwebsocketserver` and `websocketserver`; both are sent."""
     group = account_group_value(account_group)
-    params = {"version": CONSTANTS.WS_VERSION}
-    params.update({name: group for name in CONSTANTS.WS_ACCOUNT_GROUP_PARAMS})
-    params.update(extra)
+    params = {"version": CONSTANTS.WS_VERSION, **{name: group for name in CONSTANTS.WS_ACCOUNT_GROUP_PARAMS}, **extra}
     return f"{ws_base_url(domain)}?{urlencode(params)}"
 
 
@@ -102,17 +95,11 @@ def create_throttler(limits_share_percentage: Optional[Decimal] = None) -> Async
     return AsyncThrottler(CONSTANTS.RATE_LIMITS, limits_share_percentage=limits_share_percentage)
 
 
-def build_api_factory(
-        throttler: Optional[AsyncThrottler] = None,
-        auth: Optional[AuthBase] = None,
-        account_group: int = CONSTANTS.PUBLIC_ACCOUNT_GROUP) -> WebAssistantsFactory:
-    """Vest has no server-time endpoint (§2.8): the connector samples the clock from `GET /account` instead of a
-    pre-processor doing it."""
-    return WebAssistantsFactory(
-        throttler=throttler or create_throttler(),
-        auth=auth,
-        rest_pre_processors=[VestPerpetualRESTPreProcessor(account_group)],
-    )
+def build_api_factory(throttler: Optional[AsyncThrottler] = None, auth: Optional[AuthBase] = None,
+                      account_group: int = CONSTANTS.PUBLIC_ACCOUNT_GROUP) -> WebAssistantsFactory:
+    """No time-sync pre-processor: Vest has no server-time endpoint (§2.8); the clock is sampled from `GET /account`."""
+    return WebAssistantsFactory(throttler=throttler or create_throttler(), auth=auth,
+                                rest_pre_processors=[VestPerpetualRESTPreProcessor(account_group)])
 
 
 def is_exchange_information_valid(symbol_info: Dict[str, Any]) -> bool:
@@ -120,9 +107,7 @@ def is_exchange_information_valid(symbol_info: Dict[str, Any]) -> bool:
     return is_trading_symbol(symbol_info)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# WebSocket plumbing shared by the public and the private stream
-# ---------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------ WebSocket plumbing of the public and private stream
 class WSRequestSender:
     """Sends `{"method", "params", "id"}` requests (§5.2: PING, SUBSCRIBE, UNSUBSCRIBE), numbering them."""
 
@@ -140,8 +125,7 @@ class WSRequestSender:
 
 
 async def connected_ws_assistant(api_factory: WebAssistantsFactory, url: str) -> WSAssistant:
-    """A connected assistant; a network failure becomes a ConnectionError, which Hummingbot's stream loops log as
-    one warning line before reconnecting (anything else is logged with its traceback)."""
+    """A network failure becomes a ConnectionError: Hummingbot's stream loops log it as one line, not a traceback."""
     ws = await api_factory.get_ws_assistant()
     try:
         await ws.connect(ws_url=url, ping_timeout=CONSTANTS.WS_HEARTBEAT_INTERVAL)
@@ -151,8 +135,7 @@ async def connected_ws_assistant(api_factory: WebAssistantsFactory, url: str) ->
 
 
 async def run_until_first_ends(*coroutines: Coroutine):
-    """Runs a connection's tasks (reader, PING, keep-alive) until one ends, then cancels the others; the error of
-    the one that ended, if any, propagates."""
+    """A connection's tasks (reader, PING, keep-alive) until one ends, whose error propagates; the rest cancelled."""
     tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -169,7 +152,7 @@ class ReconnectDelay:
     WS_RECONNECT_DELAY_MAX while connections fail, back to the start after one that delivered data."""
 
     def __init__(self):
-        self._delay: Optional[float] = None  # None until the first connection
+        self._delay: Optional[float] = None  # until the first connection
 
     def before_connecting(self, last_connection_was_healthy: bool) -> float:
         if self._delay is None:
