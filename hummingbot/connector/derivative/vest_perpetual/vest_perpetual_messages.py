@@ -4,12 +4,13 @@ One function per payload kind; no I/O and no state. A payload that does not fit 
 readable reason, so callers log it once and move on. Section numbers refer to docs/vest-protocol.md.
 """
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
 from math import isfinite
 from operator import add, itemgetter
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import brotli
 
