@@ -1,12 +1,8 @@
 """Vest public market data: depth snapshots, trades and funding, over REST and the public WebSocket.
 
-This module owns the public WebSocket's subscriptions and the routing by channel; Hummingbot's
-`listen_for_subscriptions` runs the connection. Every payload is read by `vest_perpetual_messages`. Section numbers
-refer to docs/vest-protocol.md.
-
-Rejected input never stops the stream and is logged once: the first time a given problem (channel + reason) is
-seen on a connection it produces one warning line naming the channel, without a stack trace; identical repeats are
-logged at debug level only, so a broken publisher cannot flood the log. The record is reset on every reconnect.
+This module owns the public WebSocket's subscriptions and routing; Hummingbot's `listen_for_subscriptions` runs the
+connection. A rejected message never stops the stream: its problem is warned once per connection, then logged at
+debug level, so a broken publisher cannot flood the log. Section numbers refer to docs/vest-protocol.md.
 """
 import asyncio
 import itertools
@@ -125,9 +121,8 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         return parse_tickers(response)
 
     async def _order_book_snapshot(self, trading_pair: str) -> OrderBookMessage:
-        """The first of the next `@depth` push (a full snapshot, §5.3) and `GET /depth` (§2.7). At start-up with many
-        pairs the pushes arrive within a second while `/depth` is paced by its rate limit: a request still waiting
-        in the throttler is withdrawn, and Vest is not asked for what it is about to push anyway."""
+        """The first of the next `@depth` push (a full snapshot, §5.3) and `GET /depth` (§2.7): with many pairs the
+        pushes come within a second while `/depth` waits in the throttler, where it is then withdrawn."""
         pushed = self._awaited_pushes.setdefault(trading_pair, asyncio.get_running_loop().create_future())
         requested = asyncio.ensure_future(self._requested_snapshot(trading_pair))
         try:
@@ -148,9 +143,8 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
 
     # ------------------------------------------------------------------------------------------------ WebSocket
     async def _connected_websocket_assistant(self) -> WSAssistant:
-        """Public data is read through account group 0 whatever the user's group (§1.2). A reconnection waits
-        first (see `web_utils.ReconnectDelay`): here, not in the interruption hook, so that a cancelled stream
-        ends at once."""
+        """Through account group 0 whatever the user's group (§1.2). A reconnection waits here, not in the
+        interruption hook, so that a cancelled stream ends at once."""
         delay = self._reconnect_delay.before_connecting(
             last_connection_was_healthy=self._last_channel_message > self._connected_at)
         if delay:
@@ -176,17 +170,12 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self.logger().info(f"Subscribed to Vest public channels: {', '.join(channels)}")
 
     async def subscribe_to_trading_pair(self, trading_pair: str) -> bool:
-        ws = self._ws_assistant
-        if ws is None:
-            self.logger().warning(f"Cannot subscribe to {trading_pair}: the public websocket is not connected.")
-            return False
         try:
             symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
-            await self._requests.send(ws, CONSTANTS.WS_SUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            self.logger().warning(f"Could not subscribe to {trading_pair}: {error!r}")
+        except KeyError:
+            self.logger().warning(f"Cannot subscribe to {trading_pair}: unknown trading pair.")
+            return False
+        if not await self._send_pair_request(CONSTANTS.WS_SUBSCRIBE_METHOD, symbol, f"subscribe to {trading_pair}"):
             return False
         self._track(symbol, trading_pair)
         self.add_trading_pair(trading_pair)
@@ -203,18 +192,24 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             return False
         self._untrack(symbol)
         self.remove_trading_pair(trading_pair)
+        if not await self._send_pair_request(CONSTANTS.WS_UNSUBSCRIBE_METHOD, symbol,
+                                             f"unsubscribe from {trading_pair}"):
+            return False
+        self.logger().info(f"Unsubscribed from {trading_pair} order book and trade channels.")
+        return True
+
+    async def _send_pair_request(self, method: str, symbol: str, what: str) -> bool:
         ws = self._ws_assistant
         if ws is None:
-            self.logger().warning(f"Cannot unsubscribe from {trading_pair}: the public websocket is not connected.")
+            self.logger().warning(f"Cannot {what}: the public websocket is not connected.")
             return False
         try:
-            await self._requests.send(ws, CONSTANTS.WS_UNSUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
+            await self._requests.send(ws, method, [depth_channel(symbol), trades_channel(symbol)])
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            self.logger().warning(f"Could not unsubscribe from {trading_pair}: {error!r}")
+            self.logger().warning(f"Could not {what}: {error!r}")
             return False
-        self.logger().info(f"Unsubscribed from {trading_pair} order book and trade channels.")
         return True
 
     def _track(self, symbol: str, trading_pair: str) -> List[str]:
@@ -230,17 +225,15 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             self._pair_by_channel.pop(channel, None)
 
     async def _process_websocket_messages(self, websocket_assistant: WSAssistant):
-        """Reads messages while an application PING goes out every WS_PING_INTERVAL (§5.2) and a watchdog ends a
-        connection that carries no market data; whichever ends first (socket closed, send failed, silence) ends the
-        connection, and its error, if any, propagates."""
+        """Reads messages beside the application PING (§5.2) and the silence watchdog; the first to end (socket
+        closed, send failed, silence) ends the connection, with its error."""
         await web_utils.run_until_first_ends(self._route_messages(websocket_assistant),
                                              self._requests.ping_periodically(websocket_assistant, self._sleep),
                                              self._end_when_silent())
 
     async def _end_when_silent(self):
-        """A socket can stay open, answering PINGs, while no data flows: with no channel message (the `tickers`
-        push alone carries every market, §5.3) for PUBLIC_STREAM_SILENCE_SECONDS the connection is ended, and
-        Hummingbot's loop opens a new one."""
+        """A socket can stay open, answering PINGs, while no data flows (the `tickers` push alone carries every
+        market, §5.3): after PUBLIC_STREAM_SILENCE_SECONDS of none, Hummingbot's loop opens a new connection."""
         while True:
             silent_for = time.monotonic() - max(self._last_channel_message, self._connected_at)
             if silent_for >= CONSTANTS.PUBLIC_STREAM_SILENCE_SECONDS:
@@ -360,10 +353,8 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         }, timestamp=trade.timestamp))
 
     def _on_tickers(self, channel: str, data: Any, output: asyncio.Queue):
-        """`tickers` carries every symbol in one message (§5.3): one FundingInfoUpdate per tracked pair whose values
-        changed (Hummingbot copies each update field by field, which for 100 pairs a push is most of the cost of
-        the channel). A bad row is skipped alone, so one broken market cannot stop the funding updates of the
-        others."""
+        """`tickers` carries every symbol (§5.3): an update only for a tracked pair whose values changed (Hummingbot
+        copies each one field by field), and a bad row is skipped alone, so one market cannot stop the others."""
         if not isinstance(data, list):
             self._log_once(f"Skipping malformed {channel} message: data is not a list")
             return
