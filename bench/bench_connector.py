@@ -305,8 +305,7 @@ def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
     Per frame, in the order production runs it: the text frame as it arrives -> `json.loads`, what Hummingbot's
     stock `WSConnection` does before any data source sees it -> `data_source._route(decoded)` (`parse_push`: the
     push envelope; channel router; `parse_depth`, the careful parser: `float()` on every level -> float pairs ->
-    OrderBookMessage; queue) -> `_parse_order_book_snapshot_message` (hand-over) -> `OrderBook.restore_from_snapshot_and_diffs(
-    message, past_diffs)`, the call `OrderBookTracker._track_single_book` makes (it reads the rows and calls
+    OrderBookMessage, put into the tracker's queue) -> `OrderBook.restore_from_snapshot_and_diffs(message, past_diffs)`, the call `OrderBookTracker._track_single_book` makes (it reads the rows and calls
     `apply_snapshot`). Also returns a per-stage breakdown (`stage_*_us`).
     """
     frames, _, pair_by_symbol = market_frames(messages)
@@ -314,15 +313,13 @@ def bench_depth(messages: int = 2000, repeats: int = 5) -> Dict[str, float]:
     data_source = subscribed_data_source(pair_by_symbol)
     books = {pair: OrderBook() for pair in pair_by_symbol.values()}
     inbox = data_source._message_queue[data_source._snapshot_messages_queue_key]
-    outbox: asyncio.Queue = asyncio.Queue()
     past_diffs: deque = deque(maxlen=1)  # Vest sends no diffs; the tracker still passes list(window)
-    loads, route, parse = json.loads, data_source._route, data_source._parse_order_book_snapshot_message
+    loads, route = json.loads, data_source._route
 
     def full_path():
         for frame in frames:
             route(loads(frame))  # WSConnection: `msg.json()`, i.e. json.loads of the text frame; parsed on arrival
-            _drive(parse(inbox.get_nowait(), outbox))
-            message = outbox.get_nowait()
+            message = inbox.get_nowait()  # the queue Hummingbot's tracker reads
             books[message.content["trading_pair"]].restore_from_snapshot_and_diffs(message, list(past_diffs))
 
     def json_only():
@@ -347,20 +344,17 @@ def _depth_stages(frames: List[str], data_source, books: Dict[str, OrderBook]) -
     """The same path after the WSConnection's `json.loads` (that step is the reference), cut into stages, each to
     be timed alone over all frames."""
     inbox = data_source._message_queue[data_source._snapshot_messages_queue_key]
-    outbox: asyncio.Queue = asyncio.Queue()
     decoded = [json.loads(frame) for frame in frames]
     messages: List[OrderBookMessage] = []
     for message in decoded:
         data_source._route(message)
-        _drive(data_source._parse_order_book_snapshot_message(inbox.get_nowait(), outbox))
-        messages.append(outbox.get_nowait())
+        messages.append(inbox.get_nowait())
     rows = [(m.content["trading_pair"], m.bids, m.asks, m.update_id) for m in messages]
 
-    def stage_route():  # envelope, channel, parse on arrival, hand-over: drained per message, as the tracker does
+    def stage_route():  # envelope, channel, parse on arrival, into the queue: drained per message, as the tracker does
         for message in decoded:
             data_source._route(message)
-            _drive(data_source._parse_order_book_snapshot_message(inbox.get_nowait(), outbox))
-            outbox.get_nowait()
+            inbox.get_nowait()
 
     def stage_parse():  # the parser inside _route alone
         for message in decoded:
@@ -427,13 +421,11 @@ class TrackerRig:
         queues = [self.data_source._message_queue[key] for key in keys]
         queues += [self.tracker._order_book_snapshot_stream, self.tracker._order_book_trade_stream]
         queues += list(self.tracker._tracking_message_queues.values())
-        return all(queue.empty() for queue in queues) and not self.data_source._newest_snapshot
+        return all(queue.empty() for queue in queues)
 
     async def feed(self, frames: Iterator[str], count: int, batch: int = 64, timeout: float = 120.0):
         """Routes `count` frames, yielding to the tracker tasks every `batch` frames, then waits until every
-        message has gone through the tracker and the order books. A snapshot superseded by a newer one of its pair
-        while it waited is not applied (the data source keeps only the newest), so every book ends on its newest
-        frame with fewer applies than frames."""
+        message has gone through the tracker and the order books."""
         route, loads = self.data_source._route, json.loads
         deadline = time.monotonic() + timeout
         for i, frame in zip(range(count), frames):

@@ -186,15 +186,12 @@ def vest_depth_path(frames: List[str], pair_by_symbol: Dict[str, str]) -> Callab
     data_source = bc.subscribed_data_source(pair_by_symbol)
     books = {pair: OrderBook() for pair in pair_by_symbol.values()}
     inbox = data_source._message_queue[data_source._snapshot_messages_queue_key]
-    outbox: asyncio.Queue = asyncio.Queue()
-    route, parse, loads, drive = (data_source._route, data_source._parse_order_book_snapshot_message, json.loads,
-                                  bc._drive)
+    route, loads = data_source._route, json.loads
 
     def run():
         for frame in frames:
             route(loads(frame))
-            drive(parse(inbox.get_nowait(), outbox))
-            message = outbox.get_nowait()
+            message = inbox.get_nowait()  # the queue Hummingbot's tracker reads
             books[message.content["trading_pair"]].restore_from_snapshot_and_diffs(message, [])
 
     run()

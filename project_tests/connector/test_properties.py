@@ -685,8 +685,7 @@ class RestProperties(PropertyTestCase):
         not failed (which would orphan a live order on the venue)."""
         connector = self.harness.connector
         connector._markets[BTC] = VestMarket(symbol="BTC-PERP", trading_pair=BTC, base="BTC", quote="USDC",
-                                             size_decimals=4, price_decimals=1, init_margin_ratio=Decimal("0.02"),
-                                             maint_margin_ratio=Decimal("0.01"), taker_fee=Decimal("0.0001"),
+                                             size_decimals=4, price_decimals=1, taker_fee=Decimal("0.0001"),
                                              is_trading=True)
         connector._sleep = AsyncMock()
         order_id = client_order_id_for_nonce(NONCE + 7)

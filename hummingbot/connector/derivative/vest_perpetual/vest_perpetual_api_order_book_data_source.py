@@ -1,12 +1,8 @@
 """Vest public market data: depth snapshots, trades and funding, over REST and the public WebSocket.
 
-This module owns the public WebSocket's subscriptions and the routing by channel; Hummingbot's
-`listen_for_subscriptions` runs the connection. Every payload is read by `vest_perpetual_messages`. Section numbers
-refer to docs/vest-protocol.md.
-
-Rejected input never stops the stream and is logged once: the first time a given problem (channel + reason) is
-seen on a connection it produces one warning line naming the channel, without a stack trace; identical repeats are
-logged at debug level only, so a broken publisher cannot flood the log. The record is reset on every reconnect.
+This module owns the public WebSocket's subscriptions and routing; Hummingbot's `listen_for_subscriptions` runs the
+connection. A rejected message never stops the stream: its problem is warned once per connection, then logged at
+debug level, so a broken publisher cannot flood the log. Section numbers refer to docs/vest-protocol.md.
 """
 import asyncio
 import itertools
@@ -75,10 +71,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self._halted_symbols: Set[str] = set()  # by the tickers' `status` (§2.2, §5.3)
         self._awaited_pushes: Dict[str, asyncio.Future] = {}  # pair -> its next `@depth` push, for a first book
         self._funding_of_pair: Dict[str, Tuple] = {}  # the last funding values sent on, per pair
-        # Per pair, the newest snapshot / funding update not yet taken by Hummingbot's loops: each supersedes the
-        # one before, so only it is queued (by its pair) and a backlog never holds stale copies.
-        self._newest_snapshot: Dict[str, OrderBookMessage] = {}
-        self._newest_funding: Dict[str, FundingInfoUpdate] = {}
+        self._outputs: Dict[str, asyncio.Queue] = {}  # message kind -> the queue of Hummingbot's running listener
 
     # ------------------------------------------------------------------------------------------------ REST
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
@@ -128,9 +121,8 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         return parse_tickers(response)
 
     async def _order_book_snapshot(self, trading_pair: str) -> OrderBookMessage:
-        """The first of the next `@depth` push (a full snapshot, §5.3) and `GET /depth` (§2.7). At start-up with many
-        pairs the pushes arrive within a second while `/depth` is paced by its rate limit: a request still waiting
-        in the throttler is withdrawn, and Vest is not asked for what it is about to push anyway."""
+        """The first of the next `@depth` push (a full snapshot, §5.3) and `GET /depth` (§2.7): with many pairs the
+        pushes come within a second while `/depth` waits in the throttler, where it is then withdrawn."""
         pushed = self._awaited_pushes.setdefault(trading_pair, asyncio.get_running_loop().create_future())
         requested = asyncio.ensure_future(self._requested_snapshot(trading_pair))
         try:
@@ -151,9 +143,8 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
 
     # ------------------------------------------------------------------------------------------------ WebSocket
     async def _connected_websocket_assistant(self) -> WSAssistant:
-        """Public data is read through account group 0 whatever the user's group (§1.2). A reconnection waits
-        first (see `web_utils.ReconnectDelay`): here, not in the interruption hook, so that a cancelled stream
-        ends at once."""
+        """Through account group 0 whatever the user's group (§1.2). A reconnection waits here, not in the
+        interruption hook, so that a cancelled stream ends at once."""
         delay = self._reconnect_delay.before_connecting(
             last_connection_was_healthy=self._last_channel_message > self._connected_at)
         if delay:
@@ -179,17 +170,12 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self.logger().info(f"Subscribed to Vest public channels: {', '.join(channels)}")
 
     async def subscribe_to_trading_pair(self, trading_pair: str) -> bool:
-        ws = self._ws_assistant
-        if ws is None:
-            self.logger().warning(f"Cannot subscribe to {trading_pair}: the public websocket is not connected.")
-            return False
         try:
             symbol = await self._connector.exchange_symbol_associated_to_pair(trading_pair)
-            await self._requests.send(ws, CONSTANTS.WS_SUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            self.logger().warning(f"Could not subscribe to {trading_pair}: {error!r}")
+        except KeyError:
+            self.logger().warning(f"Cannot subscribe to {trading_pair}: unknown trading pair.")
+            return False
+        if not await self._send_pair_request(CONSTANTS.WS_SUBSCRIBE_METHOD, symbol, f"subscribe to {trading_pair}"):
             return False
         self._track(symbol, trading_pair)
         self.add_trading_pair(trading_pair)
@@ -206,18 +192,24 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             return False
         self._untrack(symbol)
         self.remove_trading_pair(trading_pair)
+        if not await self._send_pair_request(CONSTANTS.WS_UNSUBSCRIBE_METHOD, symbol,
+                                             f"unsubscribe from {trading_pair}"):
+            return False
+        self.logger().info(f"Unsubscribed from {trading_pair} order book and trade channels.")
+        return True
+
+    async def _send_pair_request(self, method: str, symbol: str, what: str) -> bool:
         ws = self._ws_assistant
         if ws is None:
-            self.logger().warning(f"Cannot unsubscribe from {trading_pair}: the public websocket is not connected.")
+            self.logger().warning(f"Cannot {what}: the public websocket is not connected.")
             return False
         try:
-            await self._requests.send(ws, CONSTANTS.WS_UNSUBSCRIBE_METHOD, [depth_channel(symbol), trades_channel(symbol)])
+            await self._requests.send(ws, method, [depth_channel(symbol), trades_channel(symbol)])
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            self.logger().warning(f"Could not unsubscribe from {trading_pair}: {error!r}")
+            self.logger().warning(f"Could not {what}: {error!r}")
             return False
-        self.logger().info(f"Unsubscribed from {trading_pair} order book and trade channels.")
         return True
 
     def _track(self, symbol: str, trading_pair: str) -> List[str]:
@@ -233,17 +225,15 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             self._pair_by_channel.pop(channel, None)
 
     async def _process_websocket_messages(self, websocket_assistant: WSAssistant):
-        """Reads messages while an application PING goes out every WS_PING_INTERVAL (§5.2) and a watchdog ends a
-        connection that carries no market data; whichever ends first (socket closed, send failed, silence) ends the
-        connection, and its error, if any, propagates."""
+        """Reads messages beside the application PING (§5.2) and the silence watchdog; the first to end (socket
+        closed, send failed, silence) ends the connection, with its error."""
         await web_utils.run_until_first_ends(self._route_messages(websocket_assistant),
                                              self._requests.ping_periodically(websocket_assistant, self._sleep),
                                              self._end_when_silent())
 
     async def _end_when_silent(self):
-        """A socket can stay open, answering PINGs, while no data flows: with no channel message (the `tickers`
-        push alone carries every market, §5.3) for PUBLIC_STREAM_SILENCE_SECONDS the connection is ended, and
-        Hummingbot's loop opens a new one."""
+        """A socket can stay open, answering PINGs, while no data flows (the `tickers` push alone carries every
+        market, §5.3): after PUBLIC_STREAM_SILENCE_SECONDS of none, Hummingbot's loop opens a new connection."""
         while True:
             silent_for = time.monotonic() - max(self._last_channel_message, self._connected_at)
             if silent_for >= CONSTANTS.PUBLIC_STREAM_SILENCE_SECONDS:
@@ -263,9 +253,8 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
 
     def _route(self, frame: Any):
         """Text, binary UTF-8 and Brotli frames are decoded alike (§5.1); PONG and acks are consumed (§5.2). Each
-        push is parsed here, on arrival: the decoded JSON dies at once instead of waiting in a queue long enough for
-        the garbage collector to promote it (at 100 pairs that promotion caused full collections of 100+ ms), and
-        a snapshot or funding update still waiting when a newer one comes is replaced, not queued behind it."""
+        push is parsed on arrival, so the decoded JSON dies at once instead of waiting in a queue long enough for
+        the garbage collector to promote it (at 100 pairs that caused full collections of 100+ ms)."""
         try:
             push = parse_push(frame)
         except VestMessageError as error:
@@ -276,11 +265,11 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         channel, data = push
         self._last_channel_message = time.monotonic()
         if channel.endswith(CONSTANTS.WS_DEPTH_CHANNEL_SUFFIX):
-            self._on_depth(channel, data, self._message_queue[self._snapshot_messages_queue_key])
+            self._on_depth(channel, data, self._output(self._snapshot_messages_queue_key))
         elif channel.endswith(CONSTANTS.WS_TRADES_CHANNEL_SUFFIX):
-            self._on_trade(channel, data, self._message_queue[self._trade_messages_queue_key])
+            self._on_trade(channel, data, self._output(self._trade_messages_queue_key))
         elif channel == CONSTANTS.WS_TICKERS_CHANNEL:
-            self._on_tickers(channel, data, self._message_queue[self._funding_info_messages_queue_key])
+            self._on_tickers(channel, data, self._output(self._funding_info_messages_queue_key))
         else:
             self._log_once(f"Skipping message of unknown public channel {channel}.")
 
@@ -299,22 +288,36 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         return trading_pair
 
     # ------------------------------------------------------------------------------------------------ per channel
-    async def _parse_order_book_snapshot_message(self, raw_message: str, message_queue: asyncio.Queue):
-        """`raw_message` is a pair whose newest snapshot waits (parsed on arrival, see `_route`)."""
-        message = self._newest_snapshot.pop(raw_message, None)
-        if message is not None:
-            message_queue.put_nowait(message)
+    async def listen_for_order_book_snapshots(self, ev_loop: asyncio.AbstractEventLoop, output: asyncio.Queue):
+        """Pushes go straight into Hummingbot's queue (`_route`): the base class's loop adds a queue, a task switch
+        and a timeout per message, a tenth of the connector's CPU at 100 pairs (README, Performance)."""
+        await self._deliver_into(self._snapshot_messages_queue_key, output)
 
-    async def _parse_trade_message(self, raw_message: OrderBookMessage, message_queue: asyncio.Queue):
-        message_queue.put_nowait(raw_message)  # parsed on arrival (`_route`); every trade counts
+    async def listen_for_trades(self, ev_loop: asyncio.AbstractEventLoop, output: asyncio.Queue):
+        await self._deliver_into(self._trade_messages_queue_key, output)
 
-    async def _parse_funding_info_message(self, raw_message: str, message_queue: asyncio.Queue):
-        """`raw_message` is a pair whose newest funding update waits (parsed on arrival, see `_route`)."""
-        update = self._newest_funding.pop(raw_message, None)
-        if update is not None:
-            message_queue.put_nowait(update)
+    async def listen_for_funding_info(self, output: asyncio.Queue):
+        await self._deliver_into(self._funding_info_messages_queue_key, output)
 
-    def _on_depth(self, channel: str, data: Any, queue: asyncio.Queue):
+    async def _deliver_into(self, kind: str, output: asyncio.Queue):
+        """`kind`'s messages go into `output` while Hummingbot's listener runs; those that came while none ran wait
+        in the base class's queue and are handed over first, in order."""
+        waiting = self._message_queue[kind]
+        self._outputs[kind] = output
+        try:
+            while True:
+                output.put_nowait(await waiting.get())
+        finally:
+            if self._outputs.get(kind) is output:
+                del self._outputs[kind]
+
+    def _output(self, kind: str) -> asyncio.Queue:
+        return self._outputs.get(kind) or self._message_queue[kind]
+
+    async def _parse_funding_info_message(self, raw_message: Any, message_queue: asyncio.Queue):
+        self._on_tickers(CONSTANTS.WS_TICKERS_CHANNEL, raw_message, message_queue)
+
+    def _on_depth(self, channel: str, data: Any, output: asyncio.Queue):
         """`{sym}@depth` is a full top-N snapshot, not a diff: Vest publishes no sequence number (§2.7, §5.3). The
         first one of a pair may also be its first book (`_order_book_snapshot`)."""
         trading_pair = self._pair_of(channel)
@@ -325,14 +328,12 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
             return
-        if trading_pair not in self._newest_snapshot:
-            queue.put_nowait(trading_pair)
-        self._newest_snapshot[trading_pair] = message
+        output.put_nowait(message)
         awaited = self._awaited_pushes.pop(trading_pair, None) if self._awaited_pushes else None
         if awaited is not None and not awaited.done():
             awaited.set_result(message)
 
-    def _on_trade(self, channel: str, data: Any, queue: asyncio.Queue):
+    def _on_trade(self, channel: str, data: Any, output: asyncio.Queue):
         """One trade per `{sym}@trades` message; its side is the sign of `qty`, an unconfirmed convention (§2.6)."""
         trading_pair = self._pair_of(channel)
         if trading_pair is None:
@@ -342,7 +343,7 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         except VestMessageError as error:
             self._log_once(f"Skipping malformed {channel} message: {error}")
             return
-        queue.put_nowait(OrderBookMessage(OrderBookMessageType.TRADE, {
+        output.put_nowait(OrderBookMessage(OrderBookMessageType.TRADE, {
             "trading_pair": trading_pair,
             "trade_type": float(trade.trade_type.value),
             "trade_id": trade.trade_id,
@@ -351,15 +352,14 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             "amount": float(trade.amount),
         }, timestamp=trade.timestamp))
 
-    def _on_tickers(self, channel: str, data: Any, queue: asyncio.Queue):
-        """`tickers` carries every symbol in one message (§5.3): one FundingInfoUpdate per tracked pair whose values
-        changed (Hummingbot copies each update field by field, which for 100 pairs a push is most of the cost of
-        the channel). A bad row is skipped alone, so one broken market cannot stop the funding updates of the
-        others."""
+    def _on_tickers(self, channel: str, data: Any, output: asyncio.Queue):
+        """`tickers` carries every symbol (§5.3): an update only for a tracked pair whose values changed (Hummingbot
+        copies each one field by field), and a bad row is skipped alone, so one market cannot stop the others."""
         if not isinstance(data, list):
             self._log_once(f"Skipping malformed {channel} message: data is not a list")
             return
         next_funding = next_funding_timestamp(self._time())
+        updates: Dict[str, FundingInfoUpdate] = {}  # a market's later row in the same message supersedes its earlier
         for row in data:
             try:
                 ticker = parse_ticker(row)
@@ -368,16 +368,14 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
                 continue
             self._note_status(ticker)
             trading_pair = self._pair_by_symbol.get(ticker.symbol)
-            if trading_pair is None:
-                continue
             funding = (ticker.index_price, ticker.mark_price, next_funding, ticker.one_hr_funding_rate)
-            if self._funding_of_pair.get(trading_pair) != funding:
+            if trading_pair is not None and self._funding_of_pair.get(trading_pair) != funding:
                 self._funding_of_pair[trading_pair] = funding
-                if trading_pair not in self._newest_funding:
-                    queue.put_nowait(trading_pair)
-                self._newest_funding[trading_pair] = FundingInfoUpdate(
+                updates[trading_pair] = FundingInfoUpdate(
                     trading_pair=trading_pair, index_price=ticker.index_price, mark_price=ticker.mark_price,
                     next_funding_utc_timestamp=next_funding, rate=ticker.one_hr_funding_rate)
+        for update in updates.values():
+            output.put_nowait(update)
 
     def is_halted(self, symbol: str) -> bool:
         return symbol in self._halted_symbols

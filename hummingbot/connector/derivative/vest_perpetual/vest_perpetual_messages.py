@@ -4,12 +4,13 @@ One function per payload kind; no I/O and no state. A payload that does not fit 
 readable reason, so callers log it once and move on. Section numbers refer to docs/vest-protocol.md.
 """
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
 from math import isfinite
 from operator import add, itemgetter
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import brotli
 
@@ -37,10 +38,8 @@ class VestMessageError(ValueError):
 
 
 class VestAPIError(IOError):
-    """An error answer from Vest, whatever its envelope (§3.12), carrying code and name.
-
-    Subclasses IOError so Hummingbot's request retry logic (which catches IOError) sees it.
-    """
+    """An error answer from Vest in any envelope (§3.12), with code and name; an IOError, which Hummingbot's request
+    retry logic catches."""
 
     def __init__(self, code: Optional[int], message: str, http_status: Optional[int] = None):
         self.code = code
@@ -51,9 +50,7 @@ class VestAPIError(IOError):
         super().__init__(f"Vest error {code} {self.name}: {message}{status}")
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Primitive readers: every malformed field becomes a VestMessageError naming the field.
-# ---------------------------------------------------------------------------------------------------------------
 def _field(payload: Mapping[str, Any], key: str) -> Any:
     try:
         value = payload[key]
@@ -137,42 +134,31 @@ def _list(payload: Any, what: str) -> List[Any]:
     return payload
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Frames and envelopes
-# ---------------------------------------------------------------------------------------------------------------
 def decode_frame(data: Union[str, bytes, bytearray, Mapping, list]) -> Any:
-    """JSON from a WebSocket frame (§5.1): text, binary UTF-8 or Brotli-compressed binary are all accepted.
-
-    Which one the current hosts send is unconfirmed. Mappings and lists pass through unchanged: Hummingbot's
-    WSConnection hands JSON text frames over already parsed.
-    """
+    """JSON from a WebSocket frame in any of the encodings of §5.1 (which one Vest sends is unconfirmed); mappings
+    and lists pass through, as Hummingbot's WSConnection hands text frames over already parsed."""
     if isinstance(data, (Mapping, list)):
         return data
-    if isinstance(data, str):
-        text = data
-    elif isinstance(data, (bytes, bytearray)):
+    if isinstance(data, (bytes, bytearray)):
         try:
-            text = bytes(data).decode("utf-8")
-            return json.loads(text)
-        except (UnicodeDecodeError, ValueError):
+            return json.loads(bytes(data).decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
             try:
-                text = brotli.decompress(bytes(data)).decode("utf-8")
+                data = brotli.decompress(bytes(data)).decode("utf-8")
             except (brotli.error, UnicodeDecodeError):
                 raise VestMessageError("binary frame is neither UTF-8 JSON nor Brotli-compressed JSON") from None
-    else:
+    elif not isinstance(data, str):
         raise VestMessageError(f"unsupported frame type {type(data).__name__}")
     try:
-        return json.loads(text)
+        return json.loads(data)
     except ValueError:
         raise VestMessageError("frame is not valid JSON") from None
 
 
 def parse_error_envelope(payload: Any, http_status: Optional[int] = None) -> Optional[VestAPIError]:
-    """The error in any of the three envelopes of §3.12, or None when the payload is not an error.
-
-    `{"code","msg"}` (documented), `{"detail":{"code","msg"}}` and FastAPI's `{"detail":[{"loc","msg",...}]}`
-    validation list (both observed).
-    """
+    """The error in any of the three envelopes of §3.12 (`{"code","msg"}`, `{"detail":{"code","msg"}}`, FastAPI's
+    `{"detail":[{"loc","msg",...}]}`), or None when the payload is not an error."""
     if not isinstance(payload, Mapping):
         return VestAPIError(None, _short(payload), http_status) if http_status and http_status >= 400 else None
     detail = payload.get("detail")
@@ -238,9 +224,7 @@ def trades_channel(symbol: str) -> str:
     return f"{symbol}{CONSTANTS.WS_TRADES_CHANNEL_SUFFIX}"
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Markets (§2.1)
-# ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VestMarket:
     symbol: str
@@ -249,8 +233,6 @@ class VestMarket:
     quote: str
     size_decimals: int
     price_decimals: int
-    init_margin_ratio: Decimal
-    maint_margin_ratio: Decimal
     taker_fee: Decimal
     is_trading: bool
 
@@ -295,8 +277,6 @@ def parse_market(row: Any) -> VestMarket:
         quote=_req_str(row, "quote"),
         size_decimals=size_decimals,
         price_decimals=price_decimals,
-        init_margin_ratio=_req_decimal(row, "initMarginRatio"),
-        maint_margin_ratio=_req_decimal(row, "maintMarginRatio"),
         taker_fee=_req_decimal(row, "takerFee"),
         is_trading=is_trading_symbol(row),
     )
@@ -319,16 +299,13 @@ def parse_exchange_info(payload: Any) -> Tuple[List[VestMarket], List[Tuple[Any,
     return markets, rejected
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Tickers (§2.2 REST and §5.3 `tickers` channel share one shape)
-# ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VestTicker:
     symbol: str
     mark_price: Decimal
     index_price: Decimal
     one_hr_funding_rate: Decimal
-    cum_funding: Optional[Decimal]
     status: Optional[str]
 
 
@@ -336,8 +313,7 @@ def parse_ticker(row: Any) -> VestTicker:
     row = _mapping(row, "ticker")
     return VestTicker(symbol=_req_str(row, "symbol"), mark_price=_req_decimal(row, "markPrice"),
                       index_price=_req_decimal(row, "indexPrice"),
-                      one_hr_funding_rate=_req_decimal(row, "oneHrFundingRate"),
-                      cum_funding=_opt_decimal(row, "cumFunding"), status=row.get("status"))
+                      one_hr_funding_rate=_req_decimal(row, "oneHrFundingRate"), status=row.get("status"))
 
 
 def parse_tickers(payload: Any) -> List[VestTicker]:
@@ -352,18 +328,11 @@ def next_funding_timestamp(now_seconds: float) -> int:
     return (int(now_seconds) // interval + 1) * interval
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Depth and trades (§2.6, §2.7, §5.3)
-# ---------------------------------------------------------------------------------------------------------------
 def parse_depth(payload: Any) -> Tuple[List[BookLevel], List[BookLevel]]:
-    """`(bids, asks)`, each level a `(price, size)` pair of floats, best first as Vest sends them.
-
-    Every message is a full top-N snapshot; Vest publishes no sequence number or timestamp (§2.7, §5.3). Levels are
-    `[price, size]` decimal strings (numbers are accepted too; extra fields are ignored); a level that is not two
-    finite numbers refuses the whole message, naming the level. Plain float pairs, unlike `OrderBookRow`s (a tuple
-    subclass), are dropped by the garbage collector's tracking, so snapshots waiting in queues cost its full
-    collections nothing; `book_rows` builds the rows when Hummingbot's order book reads them.
-    """
+    """`(bids, asks)` of a full top-N snapshot (§2.7, §5.3), each level a `(price, size)` float pair; a level that is
+    not two finite numbers refuses the message. Float pairs, unlike `OrderBookRow`s (a tuple subclass), leave the
+    garbage collector's tracking, so waiting snapshots cost its collections nothing; `book_rows` builds the rows."""
     depth = _mapping(payload, "depth")
     return _depth_side(depth.get("bids"), "bids"), _depth_side(depth.get("asks"), "asks")
 
@@ -421,9 +390,7 @@ def parse_trade(payload: Any) -> VestTrade:
                      timestamp=_req_int(trade, "time") * 1e-3)
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Orders (§3.8 REST rows and §5.4 ORDER events, including the partial CANCELLED / REJECTED shapes)
-# ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VestFill:
     """Execution of an order that a record proves beyond what was booked before (see `VestOrder.fill_beyond`)."""
@@ -441,10 +408,8 @@ class VestOrder:
     nonce: Optional[int]
     status: str
     symbol: Optional[str] = None
-    is_buy: Optional[bool] = None
-    order_type: Optional[str] = None
     size: Optional[Decimal] = None
-    limit_price: Optional[Decimal] = None
+    order_type: Optional[str] = None
     reduce_only: Optional[bool] = None
     code: Optional[int] = None
     post_time: Optional[int] = None
@@ -454,7 +419,6 @@ class VestOrder:
     avg_filled_price: Optional[Decimal] = None
     fees: Optional[Decimal] = None
     settled_funding: Optional[Decimal] = None
-    realized_pnl: Optional[Decimal] = None
 
     @property
     def state(self) -> OrderState:
@@ -469,13 +433,8 @@ class VestOrder:
         return self.executed_at_least(self.size or Decimal(0)) > 0 or self.status == CONSTANTS.ORDER_STATUS_FILLED
 
     def executed_at_least(self, order_amount: Decimal) -> Decimal:
-        """How much of the order this record proves executed, whichever way `lastFilledSize` is meant (§9.8).
-
-        FILLED: all of it. PARTIALLY_FILLED, or CANCELLED / REJECTED after part of it filled: `lastFilledSize`,
-        which is the whole execution so far if it is cumulative and part of it if it is per fill: a lower bound
-        either way, so nothing is ever counted twice or over-filled. A NEW order, or a finished one claiming all of
-        its size (a contradiction), executed nothing.
-        """
+        """How much of the order this record proves executed, whichever way `lastFilledSize` is meant (§9.8): a
+        lower bound either way (all of a FILLED order, else `lastFilledSize`), so nothing is counted twice."""
         size = self.size if self.size is not None else order_amount
         parts = self.last_filled_size or Decimal(0)
         if self.status == CONSTANTS.ORDER_STATUS_FILLED:
@@ -488,13 +447,9 @@ class VestOrder:
 
     def fill_beyond(self, order_amount: Decimal, booked_base: Decimal, booked_quote: Decimal,
                     booked_fees: Decimal) -> Optional[VestFill]:
-        """The execution this record proves beyond `booked_base`, as one fill, or None.
-
-        Fills are booked from cumulative truth: applying the same record twice, or records out of order, books
-        nothing more, and a FILLED record seen without the earlier parts books the remainder at the price that
-        makes the order's average `avgFilledPrice`. The fee is the growth of the cumulative `fees`; settled funding
-        comes with the fill that completes the order (Vest reports it on FILLED orders only, §3.8).
-        """
+        """The execution this record proves beyond `booked_base`, as one fill, or None. Booked from cumulative truth,
+        so repeated or reordered records book nothing more; a remainder is priced to make the order's average
+        `avgFilledPrice`, and settled funding comes with the completing fill (Vest reports it on FILLED only, §3.8)."""
         executed = self.executed_at_least(order_amount)
         amount = executed - booked_base
         price = self._price_of_remainder(executed, amount, booked_quote)
@@ -528,10 +483,8 @@ def parse_order(payload: Any) -> VestOrder:
         nonce=_opt_int(row, "nonce"),
         status=status,
         symbol=symbol if isinstance(symbol, str) else None,
-        is_buy=_opt_bool(row, "isBuy"),
-        order_type=row.get("orderType"),
         size=_opt_decimal(row, "size"),
-        limit_price=_opt_decimal(row, "limitPrice"),
+        order_type=row.get("orderType"),
         reduce_only=_opt_bool(row, "reduceOnly"),
         code=_code_of(row.get("code")),  # int in WS, string in one client (§3.8); unreadable -> None
         post_time=_opt_int(row, "postTime"),
@@ -541,7 +494,6 @@ def parse_order(payload: Any) -> VestOrder:
         avg_filled_price=_opt_execution(row, "avgFilledPrice", status),
         fees=_opt_decimal(row, "fees"),
         settled_funding=_opt_decimal(row, funding_key),
-        realized_pnl=_opt_decimal(row, "realizedPnl"),
     )
     if order.size is not None and order.last_filled_size is not None and order.last_filled_size > order.size:
         raise VestMessageError(f"fill of {order.last_filled_size} exceeds the order size {order.size}")
@@ -575,9 +527,7 @@ def parse_order_id(payload: Any) -> str:
     return _req_str(_mapping(payload, "order response"), "id")
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Account (§3.3), nonce (§3.4), leverage (§3.5), listen key (§3.11)
-# ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VestPosition:
     symbol: str
@@ -585,8 +535,6 @@ class VestPosition:
     size: Decimal
     entry_price: Decimal
     unrealized_pnl: Decimal
-    settled_funding: Optional[Decimal]
-    mark_price: Optional[Decimal]
 
 
 @dataclass(frozen=True)
@@ -602,9 +550,7 @@ def parse_position(row: Any) -> VestPosition:
     row = _mapping(row, "position")
     return VestPosition(symbol=_req_str(row, "symbol"), is_long=_req_bool(row, "isLong"),
                         size=abs(_req_decimal(row, "size")), entry_price=_req_decimal(row, "entryPrice"),
-                        unrealized_pnl=_opt_decimal(row, "unrealizedPnl") or Decimal(0),
-                        settled_funding=_opt_decimal(row, "settledFunding"),
-                        mark_price=_opt_decimal(row, "markPrice"))
+                        unrealized_pnl=_opt_decimal(row, "unrealizedPnl") or Decimal(0))
 
 
 def parse_account(payload: Any) -> VestAccount:
@@ -643,9 +589,7 @@ def parse_listen_key(payload: Any) -> str:
     return _req_str(_mapping(payload, "listen key response"), "listenKey")
 
 
-# ---------------------------------------------------------------------------------------------------------------
 # Private stream (§5.4)
-# ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VestAccountEvent:
     """`{"event": "ORDER"|"LP"|"TRANSFER", "args": {…}}` from the `account_private` channel."""

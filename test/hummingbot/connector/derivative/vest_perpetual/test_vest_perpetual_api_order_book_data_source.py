@@ -391,22 +391,27 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         self.assertEqual([], second.bids)
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
-    async def test_a_snapshot_still_waiting_is_replaced_by_a_newer_push_of_its_pair(self, ws_connect_mock):
-        # Each push is a full snapshot (§5.3): a backlog keeps only the newest per pair, so nothing stale is applied.
+    async def test_pushes_before_the_listener_starts_wait_and_later_ones_go_straight_to_it(self, ws_connect_mock):
+        # Hummingbot's queue gets each push as it is parsed; pushes that came first are handed over in order.
         self.data_source.add_trading_pair(ETH_PAIR)
         ws = await self.connected(ws_connect_mock, self.new_ws())
         self.add_frame(ws, depth_message(bids=[["1", "1"]]))
         self.add_frame(ws, depth_message(ETH_SYMBOL, bids=[["5", "5"]]))
-        self.add_frame(ws, depth_message(bids=[["2", "2"]]))
         await self.mocking_assistant.run_until_all_aiohttp_messages_delivered(ws)
         output = asyncio.Queue()
-        self.start(self.snapshots_listener(output))
-        btc, eth = [await asyncio.wait_for(output.get(), 2) for _ in range(2)]
-        self.assertEqual((BTC_PAIR, [(2.0, 2.0)]), (btc.trading_pair, price_levels(btc.bids)))
-        self.assertEqual((ETH_PAIR, [(5.0, 5.0)]), (eth.trading_pair, price_levels(eth.bids)))
-        for _ in range(10):
-            await asyncio.sleep(0)
-        self.assertTrue(output.empty())
+        listener = self.start(self.snapshots_listener(output))
+        early = [await asyncio.wait_for(output.get(), 2) for _ in range(2)]
+        self.assertEqual([(BTC_PAIR, [(1.0, 1.0)]), (ETH_PAIR, [(5.0, 5.0)])],
+                         [(message.trading_pair, price_levels(message.bids)) for message in early])
+        self.add_frame(ws, depth_message(bids=[["2", "2"]]))
+        await self.mocking_assistant.run_until_all_aiohttp_messages_delivered(ws)
+        self.assertEqual([(2.0, 2.0)], price_levels(output.get_nowait().bids))  # no task switch in between
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        self.add_frame(ws, depth_message(bids=[["3", "3"]]))
+        await self.mocking_assistant.run_until_all_aiohttp_messages_delivered(ws)
+        self.assertTrue(output.empty())  # a stopped listener's queue gets nothing more; the next listener will
+        self.assertEqual([(3.0, 3.0)], price_levels((await self.collect(self.snapshots_listener, 1))[0].bids))
 
     @patch("aiohttp.ClientSession.ws_connect", new_callable=AsyncMock)
     async def test_binary_utf8_and_brotli_frames_are_decoded(self, ws_connect_mock):
@@ -466,12 +471,9 @@ class VestPerpetualAPIOrderBookDataSourceTests(LoggerMixinForTest, IsolatedAsync
         queue = asyncio.Queue()
 
         async def push(*rows):
-            self.data_source._on_tickers("tickers", list(rows), queue)
-            updates = asyncio.Queue()
-            while not queue.empty():
-                await self.data_source._parse_funding_info_message(queue.get_nowait(), updates)
+            await self.data_source._parse_funding_info_message(list(rows), queue)
             return [(update.trading_pair, update.mark_price)
-                    for update in [updates.get_nowait() for _ in range(updates.qsize())]]
+                    for update in [queue.get_nowait() for _ in range(queue.qsize())]]
 
         self.assertEqual([(BTC_PAIR, Decimal("64000.5")), (ETH_PAIR, Decimal("3000"))],
                          await push(ticker_row(BTC_SYMBOL), ticker_row(ETH_SYMBOL, mark="3000")))

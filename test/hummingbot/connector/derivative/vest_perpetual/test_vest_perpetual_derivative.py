@@ -535,7 +535,7 @@ class VestPerpetualDerivativeTests(AbstractPerpetualDerivativeTests.PerpetualDer
         # subscription happened, so the pair is registered with the data source first.
         data_source = self.exchange._orderbook_ds
         data_source._track(SYMBOL, self.trading_pair)
-        # A `tickers` push (§5.3) is parsed on arrival; the data source queues the pair whose update waits.
+        # A `tickers` push (§5.3) is parsed on arrival; with no listener running, its update waits in the queue.
         data_source._route({"channel": CONSTANTS.WS_TICKERS_CHANNEL, "data": [{
             "symbol": SYMBOL, "markPrice": str(self.target_funding_info_mark_price_ws_updated),
             "indexPrice": str(self.target_funding_info_index_price_ws_updated), "imbalance": "1",

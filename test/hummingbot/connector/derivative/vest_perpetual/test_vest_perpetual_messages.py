@@ -219,8 +219,7 @@ class MarketTest(unittest.TestCase):
         eth, btc, bonk, aapl = markets
         self.assertEqual(("ETH-USDC", "ETH", "USDC", 3, 2), (eth.trading_pair, eth.base, eth.quote,
                                                              eth.size_decimals, eth.price_decimals))
-        self.assertEqual((Decimal("0.05"), Decimal("0.025"), Decimal("0.0001")),
-                         (eth.init_margin_ratio, eth.maint_margin_ratio, eth.taker_fee))
+        self.assertEqual(Decimal("0.0001"), eth.taker_fee)
         self.assertEqual("kBONK-USDC", bonk.trading_pair)
         self.assertEqual("AAPL-USD", aapl.trading_pair)
         self.assertTrue(eth.is_trading)  # no tradingStatus field: tradable
@@ -286,10 +285,9 @@ class MarketTest(unittest.TestCase):
 class TickerTest(unittest.TestCase):
     def test_rest_shape(self):
         (ticker,) = messages.parse_tickers(TICKERS_REST)
-        self.assertEqual(("BTC-PERP", Decimal("64000.12"), Decimal("63990.00"), Decimal("0.000012"),
-                          Decimal("153.2211"), "TRADING"),
+        self.assertEqual(("BTC-PERP", Decimal("64000.12"), Decimal("63990.00"), Decimal("0.000012"), "TRADING"),
                          (ticker.symbol, ticker.mark_price, ticker.index_price, ticker.one_hr_funding_rate,
-                          ticker.cum_funding, ticker.status))
+                          ticker.status))
 
     def test_ws_shape(self):
         (ticker,) = messages.parse_tickers(TICKERS_WS)
@@ -298,9 +296,7 @@ class TickerTest(unittest.TestCase):
 
     def test_optional_fields(self):
         row = {k: v for k, v in TICKERS_REST["tickers"][0].items() if k not in ("cumFunding", "status")}
-        ticker = messages.parse_ticker(row)
-        self.assertIsNone(ticker.cum_funding)
-        self.assertIsNone(ticker.status)
+        self.assertIsNone(messages.parse_ticker(row).status)
 
     def test_bad_tickers(self):
         for payload in ({"tickers": None}, {}, "x", [{"symbol": "BTC-PERP"}],
@@ -408,15 +404,14 @@ class DepthAndTradeTest(unittest.TestCase):
 class OrderTest(unittest.TestCase):
     def test_rest_row(self):
         order = messages.parse_order(ORDER_REST)
-        self.assertEqual(("0x5f01", 1700000000000, "FILLED", "BTC-PERP", True, "LIMIT"),
-                         (order.order_id, order.nonce, order.status, order.symbol, order.is_buy, order.order_type))
-        self.assertEqual((Decimal("0.0100"), Decimal("30000.00"), False, None, 1700000000050),
-                         (order.size, order.limit_price, order.reduce_only, order.code, order.post_time))
+        self.assertEqual(("0x5f01", 1700000000000, "FILLED", "BTC-PERP", "LIMIT"),
+                         (order.order_id, order.nonce, order.status, order.symbol, order.order_type))
+        self.assertEqual((Decimal("0.0100"), False, None, 1700000000050),
+                         (order.size, order.reduce_only, order.code, order.post_time))
         self.assertEqual((Decimal("0.0100"), Decimal("29999.50"), 1700000000900, Decimal("29999.50")),
                          (order.last_filled_size, order.last_filled_price, order.last_filled_time,
                           order.avg_filled_price))
-        self.assertEqual((Decimal("0.030000"), Decimal("0.001"), Decimal("-0.029")),
-                         (order.fees, order.settled_funding, order.realized_pnl))
+        self.assertEqual((Decimal("0.030000"), Decimal("0.001")), (order.fees, order.settled_funding))
         self.assertEqual(OrderState.FILLED, order.state)
 
     def test_rest_row_prefers_settled_funding(self):
@@ -425,8 +420,8 @@ class OrderTest(unittest.TestCase):
 
     def test_ws_new(self):
         order = messages.parse_order(ORDER_NEW)
-        self.assertEqual((OrderState.OPEN, False, "MARKET", True, 1700000000001),
-                         (order.state, order.is_buy, order.order_type, order.reduce_only, order.nonce))
+        self.assertEqual((OrderState.OPEN, "MARKET", True, 1700000000001),
+                         (order.state, order.order_type, order.reduce_only, order.nonce))
         self.assertIsNone(order.fill_beyond(Decimal("0.02"), Decimal(0), Decimal(0), Decimal(0)))
         self.assertIsNone(order.last_filled_size)
         self.assertFalse(order.carries_fill)
@@ -508,7 +503,7 @@ class OrderTest(unittest.TestCase):
 
     def test_bad_orders(self):
         for payload in ({**ORDER_NEW, "status": "CANCELED"}, {**ORDER_NEW, "status": None},
-                        {k: v for k, v in ORDER_NEW.items() if k != "id"}, {**ORDER_NEW, "isBuy": "true"},
+                        {k: v for k, v in ORDER_NEW.items() if k != "id"}, {**ORDER_NEW, "reduceOnly": "true"},
                         {**ORDER_NEW, "size": "lots"}, {**ORDER_NEW, "nonce": "n"}, [ORDER_NEW]):
             with self.assertRaises(VestMessageError):
                 messages.parse_order(payload)
@@ -542,12 +537,9 @@ class AccountTest(unittest.TestCase):
         self.assertEqual(1700000000999, account.server_time_ms)
         self.assertEqual(["BTC-PERP", "SOL-PERP"], [p.symbol for p in account.positions])  # zero size skipped
         btc, sol = account.positions
-        self.assertEqual((True, Decimal("0.0100"), Decimal("30000.00"), Decimal("4.50"), Decimal("0.01"),
-                          Decimal("30450.00")),
-                         (btc.is_long, btc.size, btc.entry_price, btc.unrealized_pnl, btc.settled_funding,
-                          btc.mark_price))
-        self.assertEqual((False, Decimal("2.5"), Decimal(0), None, None),
-                         (sol.is_long, sol.size, sol.unrealized_pnl, sol.settled_funding, sol.mark_price))
+        self.assertEqual((True, Decimal("0.0100"), Decimal("30000.00"), Decimal("4.50")),
+                         (btc.is_long, btc.size, btc.entry_price, btc.unrealized_pnl))
+        self.assertEqual((False, Decimal("2.5"), Decimal(0)), (sol.is_long, sol.size, sol.unrealized_pnl))
 
     def test_collateral_fallback_and_minimal_account(self):
         account = messages.parse_account({"balances": [{"asset": "ETH", "total": "1"}], "collateral": "77",
