@@ -1,9 +1,6 @@
-"""Vest public market data: depth snapshots, trades and funding, over REST and the public WebSocket.
-
-This module owns the public WebSocket's subscriptions and routing; Hummingbot's `listen_for_subscriptions` runs the
-connection. A rejected message never stops the stream: its problem is warned once per connection, then logged at
-debug level, so a broken publisher cannot flood the log. Section numbers refer to docs/vest-protocol.md.
-"""
+"""Vest public market data over REST and the public WebSocket: subscriptions and routing by channel (Hummingbot's
+`listen_for_subscriptions` runs the connection). A rejected message is warned once per connection, then logged at
+debug level, and never stops the stream. Section numbers refer to docs/vest-protocol.md."""
 import asyncio
 import itertools
 import time
@@ -73,7 +70,6 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
         self._funding_of_pair: Dict[str, Tuple] = {}  # the last funding values sent on, per pair
         self._outputs: Dict[str, asyncio.Queue] = {}  # message kind -> the queue of Hummingbot's running listener
 
-    # ------------------------------------------------------------------------------------------------ REST
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
         """Newest trade of `GET /trades` (§2.6); the mark price of `/ticker/latest` (§2.2) when there is none.
         Floats, here and in trade messages, because Hummingbot's interface and its order book take floats."""
@@ -141,7 +137,6 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
                                                   limit_id=CONSTANTS.DEPTH_PATH_URL)
         return self._snapshot_message(trading_pair, response)
 
-    # ------------------------------------------------------------------------------------------------ WebSocket
     async def _connected_websocket_assistant(self) -> WSAssistant:
         """Through account group 0 whatever the user's group (§1.2). A reconnection waits here, not in the
         interruption hook, so that a cancelled stream ends at once."""
@@ -287,10 +282,9 @@ class VestPerpetualAPIOrderBookDataSource(PerpetualAPIOrderBookDataSource):
             self.logger().debug(f"Ignoring a {channel} message: the pair is no longer tracked.")
         return trading_pair
 
-    # ------------------------------------------------------------------------------------------------ per channel
     async def listen_for_order_book_snapshots(self, ev_loop: asyncio.AbstractEventLoop, output: asyncio.Queue):
         """Pushes go straight into Hummingbot's queue (`_route`): the base class's loop adds a queue, a task switch
-        and a timeout per message, a tenth of the connector's CPU at 100 pairs (README, Performance)."""
+        and a timeout per message (at 100 pairs, 0.17 -> 0.14 CPU seconds per second with all of them direct)."""
         await self._deliver_into(self._snapshot_messages_queue_key, output)
 
     async def listen_for_trades(self, ev_loop: asyncio.AbstractEventLoop, output: asyncio.Queue):

@@ -215,7 +215,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                                                           trading_pairs=self.trading_pairs, domain=self.domain))
         self._nonces = NonceSource(self._now_ms)
 
-    # --------------------------------------------------------------------------------------------- properties
     @property
     def name(self) -> str:
         return self._domain
@@ -258,7 +257,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     def get_sell_collateral_token(self, trading_pair: str) -> str:
         return self._trading_rules[trading_pair].sell_order_collateral_token
 
-    # --------------------------------------------------------------------------------------------- factories
     def _create_web_assistants_factory(self) -> WebAssistantsFactory:
         return web_utils.build_api_factory(throttler=self._throttler, auth=self._auth,
                                            account_group=self._account_group)
@@ -271,7 +269,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         return VestPerpetualUserStreamDataSource(auth=self._auth, connector=self,
                                                  api_factory=self._web_assistants_factory, domain=self.domain)
 
-    # --------------------------------------------------------------------------------------------- requests
     async def _api_request(self, path_url, overwrite_url: Optional[str] = None, method: RESTMethod = RESTMethod.GET,
                            params: Optional[Dict[str, Any]] = None, data: Optional[Dict[str, Any]] = None,
                            is_auth_required: bool = False, return_err: bool = False,
@@ -379,7 +376,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     def _now_ms(self) -> int:
         return int(self._time_synchronizer.time() * 1e3)
 
-    # --------------------------------------------------------------------------------------------- start / stop
     async def start_network(self):
         for kind in ("rest", "ws"):
             override = web_utils.url_override(self._domain, kind)
@@ -409,7 +405,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         except Exception as error:
             self.logger().warning(f"Could not read the last nonce from Vest ({error}); using time-based nonces.")
 
-    # --------------------------------------------------------------------------------------------- markets
     async def _format_trading_rules(self, exchange_info_dict: Dict[str, Any]) -> List[TradingRule]:
         """Halted markets too: a halt (or an equity market's closed hours) stops new orders, not the tracking of open
         orders and positions (§2.1, §2.2)."""
@@ -455,7 +450,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
         prices = await self._orderbook_ds.get_last_traded_prices(trading_pairs=[trading_pair])
         return prices[trading_pair]
 
-    # --------------------------------------------------------------------------------------------- orders
     def buy(self, trading_pair: str, amount: Decimal, order_type=OrderType.LIMIT, price: Decimal = s_decimal_NaN,
             **kwargs) -> str:
         return self._submit_order(TradeType.BUY, trading_pair, amount, order_type, price, **kwargs)
@@ -589,9 +583,9 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
 
     def _market_order_worst_price(self, trading_pair: str, is_buy: bool) -> Decimal:
         """§3.6/§6.2: a MARKET order signs a worst price, mark x (1 ± slippage cap); Vest rejects worse with 3001."""
-        if trading_pair in self._perpetual_trading.funding_info:
+        try:  # not `pair in funding_info`: that property deep-copies every pair's funding info
             reference = self.get_funding_info(trading_pair).mark_price
-        else:
+        except KeyError:
             reference = Decimal(str(self.get_price(trading_pair, is_buy)))
         return reference * (1 + self._market_order_slippage if is_buy else 1 - self._market_order_slippage)
 
@@ -855,7 +849,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             self._order_tracker.process_trade_update(trade_update)
             self._schedule_account_refresh()  # positions and balances move with fills (§5.4: no push)
 
-    # --------------------------------------------------------------------------------------------- user stream
     async def _user_stream_event_listener(self):
         async for message in self._iter_user_event_queue():
             try:
@@ -949,7 +942,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
                            f"{order.status}.")
         return self._order_tracker.fetch_tracked_order(placed.client_order_id)
 
-    # --------------------------------------------------------------------------------------------- reconciliation
     def _reconcile_with_venue(self, at_start_up: bool):
         """At start-up and after a stream gap (§3.13): journaled orders Hummingbot does not track (a crash, a
         restart) are tracked again for the poll to resolve, and cancelled if open on Vest, as are, at start-up,
@@ -990,7 +982,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             trade_type=TradeType[placed.trade_type], price=Decimal(placed.price), amount=Decimal(placed.amount),
             order_type=OrderType[placed.order_type], position_action=PositionAction[placed.position_action])
 
-    # --------------------------------------------------------------------------------------------- account
     async def _status_polling_loop_fetch_updates(self):
         # Hummingbot's poll has just sampled the clock from `GET /account`: that answer serves the balances too.
         await safe_gather(self._update_account(reuse_clock_sample=True), self._update_order_status())
@@ -1078,7 +1069,6 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
             self._account_refresh_requested = False
             await self._update_account()
 
-    # --------------------------------------------------------------------------------------------- positions
     async def _trading_pair_position_mode_set(self, mode: PositionMode, trading_pair: str) -> Tuple[bool, str]:
         if mode is PositionMode.ONEWAY:
             return True, ""
@@ -1116,8 +1106,10 @@ class VestPerpetualDerivative(PerpetualDerivativePyBase):
     def _record_funding_settlement(self, trading_pair: str, fill: VestFill):
         """Called once per new fill; settlements not yet handed over add up."""
         if fill.settled_funding:
-            rate = (self.get_funding_info(trading_pair).rate if trading_pair in self._perpetual_trading.funding_info
-                    else Decimal(0))
+            try:
+                rate = self.get_funding_info(trading_pair).rate
+            except KeyError:
+                rate = Decimal(0)
             timestamp, _, amount = self._unreported_funding.get(trading_pair, (0, rate, Decimal(0)))
             self._unreported_funding[trading_pair] = (max(timestamp, fill.timestamp), rate,
                                                       amount + fill.settled_funding)

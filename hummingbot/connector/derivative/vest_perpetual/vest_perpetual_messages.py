@@ -1,8 +1,6 @@
-"""Pure parsers turning Vest payloads into typed values, shared by the REST and the WebSocket paths.
-
-One function per payload kind; no I/O and no state. A payload that does not fit raises `VestMessageError` with a
-readable reason, so callers log it once and move on. Section numbers refer to docs/vest-protocol.md.
-"""
+"""Pure parsers turning Vest payloads into typed values, one per payload kind, shared by REST and WebSocket; a
+payload that does not fit raises `VestMessageError` with a readable reason. Section numbers refer to
+docs/vest-protocol.md."""
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass

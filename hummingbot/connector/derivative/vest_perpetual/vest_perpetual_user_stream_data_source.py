@@ -1,12 +1,9 @@
 """Vest private stream: the listen key and the `account_private` WebSocket, as hooks of Hummingbot's
-`listen_for_user_stream`. Events are queued as decoded `{"channel", "data"}` messages (§5.4) for the derivative.
+`listen_for_user_stream`; events are queued as decoded `{"channel", "data"}` messages (§5.4).
 
-Every (re)connection starts with `POST /account/listenKey` (§3.11), which extends the active key or issues a new
-one, so no connection reuses a dead key whatever closed the last (§5.1). A failed keep-alive PUT is retried while
-the key is valid, so an outage of that endpoint does not end a working stream.
-
-`last_recv_time` is the last `account_private` message (or the subscription), not the last PONG: Hummingbot polls
-often only while the stream seems quiet, and PONGs prove the socket is open, not that events flow.
+Every (re)connection starts with `POST /account/listenKey` (§3.11), so no connection reuses a dead key (§5.1); a
+failed keep-alive PUT is retried while the key is valid. `last_recv_time` is the last `account_private` message,
+not the last PONG: PONGs prove the socket is open, not that events flow (Hummingbot polls often only then).
 """
 import asyncio
 import itertools
@@ -62,7 +59,6 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
             self.logger().warning(f"Reconnecting the private websocket: {reason}.")
             await ws.disconnect()
 
-    # ------------------------------------------------------------------------------------------------ hooks
     async def _connected_websocket_assistant(self) -> WSAssistant:
         """The private URL carries a listen key and the account group (§1.2, §3.11). The reconnection delay is slept
         here, so that a cancelled stream ends at once."""
@@ -132,7 +128,6 @@ class VestPerpetualUserStreamDataSource(UserStreamTrackerDataSource):
         except Exception as error:
             self.logger().warning(f"Could not delete the listen key on stop: {error!r}")
 
-    # ------------------------------------------------------------------------------------------------ helpers
     async def _request_listen_key(self) -> str:
         response = await self._connector._api_post(path_url=CONSTANTS.LISTEN_KEY_PATH_URL, is_auth_required=True)
         listen_key = parse_listen_key(response)
