@@ -9,7 +9,8 @@ One session (`bench_scale`) measures, in this order, on one simulator with `symb
 1. ready: seconds from `start_network()` to `connector.ready` with all the markets as trading pairs;
 2. market data: for `market_seconds`, the event-loop lag (a task that sleeps 10 ms and records the overshoot) and
    the bot process's CPU seconds per wall second (`time.process_time`), while the venue pushes depth, trades and
-   tickers for every market;
+   tickers for every market; then as long again with each pair's parse replaced by its first result (the floor:
+   what Hummingbot's own pipeline costs at that message rate, see `_zero_cost_parser`);
 3. burst: `orders` (300) `buy()` calls made at once, resting LIMITs far from the market: seconds until
    every one is acknowledged (has Vest's id or failed), how many failed with 1132 ORDER_EXPIRED, how many are open
    on the venue (read from the simulator's `/_sim/orders`, the venue's truth);
@@ -302,6 +303,9 @@ async def _session(symbols: int, orders: int, market_seconds: float, push_interv
                 # 2. market data, steady state
                 await asyncio.sleep(settle_s)
                 result.update(await _market_data(connector, pairs, market_seconds))
+                with _zero_cost_parser(connector._orderbook_ds):
+                    floor = await _market_data(connector, pairs, market_seconds)
+                result.update(floor_cpu_per_s=floor["cpu_per_s"], floor_md_msgs_per_s=floor["md_msgs_per_s"])
                 refused["market"] = await refusals(sim, session)
 
                 # 3. burst
@@ -353,6 +357,56 @@ async def _market_data(connector, pairs: List[str], seconds: float) -> Dict[str,
     return {"lag_p50_ms": statistics.median(lags) * 1e3, "lag_p99_ms": quantile(lags, 0.99) * 1e3,
             "lag_max_ms": max(lags) * 1e3, "lag_samples": float(len(lags)), "cpu_per_s": cpu / wall,
             "md_msgs_per_s": messages / wall, "books_live_share": live / len(pairs)}
+
+
+@contextlib.contextmanager
+def _zero_cost_parser(data_source):
+    """The floor of the CPU row: every push still crosses Hummingbot's WebSocket read and `json.loads`, the data
+    source's envelope and channel routing, and goes into Hummingbot's queues, tracker and order books (rows built,
+    funding copied), but each pair's payload parse is replaced by the first result reused. Whatever a connector's
+    parser costs, it cannot use less CPU than this at the same message rate. Instance attributes only, removed
+    after the window."""
+    snapshots: Dict[str, Any] = {}
+    funding: Dict[str, Any] = {}
+    raw_funding: Dict[str, Any] = {}
+    trades: Dict[str, Any] = {}
+    parse_snapshot, parse_tickers, parse_trade = data_source._snapshot_message, data_source._on_tickers, \
+        data_source._on_trade
+
+    def snapshot_message(trading_pair, depth):
+        if trading_pair not in snapshots:
+            snapshots[trading_pair] = parse_snapshot(trading_pair, depth)
+        return snapshots[trading_pair]
+
+    def on_trade(channel, data, output):
+        if channel not in trades:
+            first: asyncio.Queue = asyncio.Queue()
+            parse_trade(channel, data, first)
+            trades[channel] = first.get_nowait() if not first.empty() else None
+        if trades[channel] is not None:
+            output.put_nowait(trades[channel])
+
+    def on_tickers(channel, data, output):
+        for row in data:
+            trading_pair = data_source._pair_by_symbol.get(row.get("symbol"))
+            if trading_pair is None:
+                continue
+            if trading_pair not in funding:
+                first: asyncio.Queue = asyncio.Queue()
+                data_source._funding_of_pair.pop(trading_pair, None)
+                parse_tickers(channel, [row], first)
+                funding[trading_pair] = first.get_nowait()
+            values = (row.get("indexPrice"), row.get("markPrice"), row.get("oneHrFundingRate"))
+            if raw_funding.get(trading_pair) != values:  # as many updates as the real path sends
+                raw_funding[trading_pair] = values
+                output.put_nowait(funding[trading_pair])
+
+    data_source._snapshot_message, data_source._on_trade, data_source._on_tickers = \
+        snapshot_message, on_trade, on_tickers
+    try:
+        yield
+    finally:
+        del data_source._snapshot_message, data_source._on_trade, data_source._on_tickers
 
 
 async def _burst(connector, sim: SimProcess, session: aiohttp.ClientSession, address: str, pairs: List[str],

@@ -207,6 +207,8 @@ ROWS: List[Row] = [
         lambda v: f"{v:,.0f} samples"),
     Row("100 pairs, market data: bot CPU s per wall s", "scale", "cpu_per_s", lambda v: f"{v:.3f} s/s",
         "market_seconds", lambda v: f"over {v:,.0f} s", bar="< 0.1 s/s", passes=lambda m, r: m < 0.1),
+    Row("  floor: Hummingbot's pipeline, parser costing nothing", "scale", "floor_cpu_per_s",
+        lambda v: f"{v:.3f} s/s", "floor_md_msgs_per_s", _rate),
     Row("  market data: books live / msgs applied per s", "scale", "books_live_share", lambda v: f"{v:.0%}",
         "md_msgs_per_s", _rate, bar="100%", passes=lambda m, r: m >= 1.0),
     Row("burst: 300 buy() at once, resting -> open on the venue", "scale", "burst_open",

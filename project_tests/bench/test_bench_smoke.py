@@ -58,8 +58,8 @@ class BenchmarkFunctionsSmokeTest(unittest.TestCase):
 
     def test_scale_session(self):
         result = bs.bench_scale(symbols=2, orders=4, market_seconds=0.5)
-        self.assert_positive(result, "ready_s", "lag_samples", "cpu_per_s", "burst_ack_s", "cancel_s",
-                             "requests_total")
+        self.assert_positive(result, "ready_s", "lag_samples", "cpu_per_s", "floor_cpu_per_s", "burst_ack_s",
+                             "cancel_s", "requests_total")
         self.assertEqual(4, result["burst_open"])  # every resting order reached the venue
         self.assertEqual(0, result["cancel_left_open"])
         self.assertEqual(1.0, result["books_live_share"])
