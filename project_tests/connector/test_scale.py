@@ -71,7 +71,9 @@ class ScaleTestCase(IsolatedAsyncioWrapperTestCase):
 class QueuedPastTheSignedWindowTest(ScaleTestCase):
     async def test_orders_and_cancels_queued_longer_than_their_window_are_all_accepted(self):
         # §4.9: an action is stamped and signed when the throttler lets it go, so waiting in line cannot expire it.
-        limits_per_second = {"POST /orders": 2, "POST /orders/cancel": 2}
+        # The connector's share allows 2 a second; the venue takes 3, so a request that reaches it early (arrival
+        # jitter on a loaded machine; Hummingbot's throttler spaces requests by when they leave) is not a breach.
+        limits_per_second = {"POST /orders": 3, "POST /orders/cancel": 3}
         venue = await self.start_venue(connector_kwargs={"rate_limits_share_pct": RATE_SHARE})
         venue.sim.faults.set(rate_limits={route: (count, 1.0) for route, count in limits_per_second.items()})
         started = asyncio.get_running_loop().time()
