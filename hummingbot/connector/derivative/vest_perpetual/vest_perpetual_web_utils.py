@@ -107,7 +107,7 @@ def is_exchange_information_valid(symbol_info: Dict[str, Any]) -> bool:
     return is_trading_symbol(symbol_info)
 
 
-# ------------------------------------------------------------------ WebSocket plumbing of the public and private stream
+# WebSocket plumbing shared by the public and the private stream
 class WSRequestSender:
     """Sends `{"method", "params", "id"}` requests (§5.2: PING, SUBSCRIBE, UNSUBSCRIBE), numbering them."""
 
